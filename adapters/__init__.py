@@ -1,0 +1,1 @@
+"""leadkey.adapters"""

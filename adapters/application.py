@@ -1,0 +1,293 @@
+"""The application service: leadkey's Python API over an ``eventsourcing`` store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from threading import RLock
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Recording
+
+from leadkey.domain.decisions import Decision, Outcome, decide, identifier_key
+from leadkey.domain.lead import DroppedPayload, Lead
+from leadkey.domain.workspace import ConfigurationError, Workspace, workspace_id
+from leadkey.projections.identifier_index import (
+    IdentifierIndexProjection,
+    IndexView,
+    RebuildReport,
+    WorkspaceIndex,
+)
+
+from .stores import store_env
+
+#: How many times a batch is re-decided after another writer got in first.
+MAX_ATTEMPTS = 20
+
+
+class UnknownWorkspace(LookupError):
+    """No workspace has that name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown workspace {name!r}")
+        self.name = name
+
+
+class ConcurrencyError(RuntimeError):
+    """A batch kept conflicting with other writers and was not recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A payload with where it came from (recorded with its decision)."""
+
+    payload: Any
+    source: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadView:
+    """A lead as seen by a lookup."""
+
+    lead_id: UUID
+    key: str
+    fields: dict[str, Any]
+    version: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"lead_id": str(self.lead_id), "key": self.key, "fields": self.fields}
+
+
+class Leadkey(Application):
+    """Create-or-update matching of lead payloads, event-sourced.
+
+    ``store`` is a URL (``memory:``, ``sqlite:///file.db``, ``postgresql://…``).
+    Every decision is recorded before it is returned: a returned (or yielded)
+    decision is durable in the store.
+    """
+
+    name = "leadkey"
+
+    def __init__(self, store: str = "memory:", env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env={**store_env(store), **(env or {})})
+        self.index = IdentifierIndexProjection(IndexView())
+        self._lock = RLock()
+        self.index.catch_up(self)
+
+    # -- workspaces ---------------------------------------------------------------
+
+    def create_workspace(
+        self,
+        name: str,
+        *,
+        country: str = "IN",
+        identifier: str = "phone",
+        timezone: str = "UTC",
+        fields: Mapping[str, str] | None = None,
+    ) -> WorkspaceIndex:
+        """Create a workspace; raise ``ConfigurationError`` if it is invalid or exists."""
+        workspace = Workspace.create(
+            name,
+            country=country,
+            identifier=identifier,
+            timezone=timezone,
+            fields=dict(fields or {}),
+        )
+        with self._lock:
+            try:
+                self._save_and_index(workspace)
+            except IntegrityError:
+                self.index.catch_up(self)
+                raise ConfigurationError(f"workspace {name!r} already exists") from None
+            return self._workspace_index(name)
+
+    def workspace(self, name: str) -> WorkspaceIndex:
+        """The workspace's configuration and index; raise ``UnknownWorkspace``."""
+        with self._lock:
+            self.index.catch_up(self)
+            return self._workspace_index(name)
+
+    def add_field(self, workspace: str, api_name: str, field_type: str) -> None:
+        """Define a new lead field in ``workspace``."""
+        self._command(workspace, lambda ws: ws.add_field(api_name, field_type))
+
+    def change_identifier(
+        self, workspace: str, field: str, *, dry_run: bool = False
+    ) -> RebuildReport:
+        """Make ``field`` the lead identifier and return the index rebuild report.
+
+        With ``dry_run`` nothing is recorded: the report says what the switch would do.
+        """
+        return self._reconfigure(workspace, lambda ws: ws.change_identifier(field), dry_run)
+
+    def change_country(
+        self, workspace: str, country: str, *, dry_run: bool = False
+    ) -> RebuildReport:
+        """Change the default country that completes phone numbers."""
+        return self._reconfigure(workspace, lambda ws: ws.change_country(country), dry_run)
+
+    def _reconfigure(self, workspace: str, command: Any, dry_run: bool) -> RebuildReport:
+        with self._lock:
+            if dry_run:
+                self.index.catch_up(self)
+                aggregate = self._load(workspace)
+                command(aggregate)
+                index = self._workspace_index(workspace)
+                return index.plan(aggregate.identifier, aggregate.generation)[1]
+            self._command(workspace, command)
+            return self._workspace_index(workspace).report
+
+    def _command(self, workspace: str, command: Any) -> None:
+        with self._lock:
+            for _ in range(MAX_ATTEMPTS):
+                self.index.catch_up(self)
+                aggregate = self._load(workspace)
+                command(aggregate)
+                try:
+                    self._save_and_index(aggregate)
+                    return
+                except IntegrityError:
+                    continue
+            raise ConcurrencyError(f"workspace {workspace!r} kept changing under this command")
+
+    def _load(self, workspace: str) -> Workspace:
+        try:
+            return self.repository.get(workspace_id(workspace))
+        except AggregateNotFoundError:
+            raise UnknownWorkspace(workspace) from None
+
+    def _workspace_index(self, name: str) -> WorkspaceIndex:
+        index = self.index.view.workspace(name)
+        if index is None:
+            raise UnknownWorkspace(name)
+        return index
+
+    # -- ingest -------------------------------------------------------------------
+
+    def ingest(
+        self, workspace: str, payload: Any, *, source: Mapping[str, Any] | None = None
+    ) -> Decision:
+        """Decide and record one payload (an Async API body, as JSON text or object)."""
+        return next(self.ingest_many(workspace, [Submission(payload, source)]))
+
+    def ingest_many(
+        self, workspace: str, payloads: Iterable[Any], *, batch_size: int = 1000
+    ) -> Iterator[Decision]:
+        """Decide and record payloads in order, committing ``batch_size`` at a time.
+
+        Items are payloads or :class:`Submission`\\ s.  Decisions are yielded only
+        once their batch is committed, so every yielded decision is durable.
+        """
+        items = iter(payloads)
+        while batch := list(islice(items, batch_size)):
+            yield from self._ingest_batch(workspace, batch)
+
+    def _ingest_batch(self, workspace: str, batch: Sequence[Any]) -> list[Decision]:
+        submissions = [s if isinstance(s, Submission) else Submission(s) for s in batch]
+        texts = [_payload_text(s.payload) for s in submissions]
+        with self._lock:
+            for _ in range(MAX_ATTEMPTS):
+                self.index.catch_up(self)
+                decisions, events = self._decide(workspace, submissions, texts)
+                try:
+                    self._save_and_index(*events)
+                except IntegrityError:
+                    continue  # another writer got in first: re-decide from the log
+                return decisions
+        raise ConcurrencyError("a batch kept conflicting with other writers")
+
+    def _decide(
+        self, workspace: str, submissions: Sequence[Submission], texts: Sequence[str]
+    ) -> tuple[list[Decision], list[Any]]:
+        index = self.index.view.workspace(workspace)
+        config = index.config if index else None
+        created: dict[str, UUID] = {}
+        versions: dict[UUID, int] = {}
+
+        def lookup(key: str) -> UUID | None:
+            found = created.get(key)
+            if found is None and index is not None:
+                found = index.lookup(key)
+            return found
+
+        decisions: list[Decision] = []
+        events: list[Any] = []
+        for submission, text in zip(submissions, texts, strict=True):
+            decision = decide(config, text, lookup)
+            record = decision.record(submission.source)
+            if decision.outcome is Outcome.CREATED:
+                assert config is not None and decision.key is not None
+                lead = Lead(workspace_id=config.workspace_id, **record)
+                events.extend(lead.collect_events())
+                created[decision.key] = lead.id
+                versions[lead.id] = 1
+            elif decision.outcome is Outcome.UPDATED:
+                assert index is not None and decision.lead_id is not None
+                lead_id = decision.lead_id
+                version = versions.get(lead_id) or index.versions[lead_id]
+                events.append(
+                    Lead.fields_updated(
+                        lead_id, version, workspace_id=index.config.workspace_id, **record
+                    )
+                )
+                versions[lead_id] = version + 1
+            else:
+                dropped = DroppedPayload(
+                    workspace_id=config.workspace_id if config else workspace_id(workspace),
+                    workspace=workspace,
+                    reason=str(decision.reason),
+                    message=decision.message or "",
+                    **record,
+                )
+                events.extend(dropped.collect_events())
+            decisions.append(decision)
+        return decisions, events
+
+    def _save_and_index(self, *objs: Any) -> list[Recording]:
+        """Save atomically, then bring the index up to date with what was saved."""
+        recordings = self.save(*objs)
+        position = self.index.position(self)
+        ids = [r.notification.id for r in recordings]
+        if ids and ids[0] == position + 1 and ids[-1] - ids[0] == len(ids) - 1:
+            self.index.process(((r.domain_event, r.notification.id) for r in recordings), self)
+        else:
+            self.index.catch_up(self)
+        return recordings
+
+    # -- reads --------------------------------------------------------------------
+
+    def lookup(self, workspace: str, value: Any) -> LeadView | None:
+        """The lead whose identifier matches ``value`` (any spelling), or None.
+
+        Raises ``UnknownWorkspace``, or ``UnusableValue`` when ``value`` cannot be
+        a key of the identifier in force.
+        """
+        with self._lock:
+            index = self.workspace(workspace)
+            config = index.config
+            key = identifier_key(config.identifier_type, value, config.country)
+            found = index.lookup(key)
+        if found is None:
+            return None
+        lead = self.repository.get(found)
+        return LeadView(lead_id=found, key=key, fields=dict(lead.fields), version=lead.version)
+
+    def lead(self, lead_id: UUID) -> Lead:
+        """The lead with that id (raises ``AggregateNotFoundError``)."""
+        return self.repository.get(lead_id)
+
+
+def _payload_text(payload: Any) -> str:
+    """The exact text recorded for a payload: JSON text as given, or JSON of an object."""
+    if isinstance(payload, str):
+        return payload
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload).decode("utf-8", errors="replace")
+    try:
+        return json.dumps(payload, ensure_ascii=False)
+    except (TypeError, ValueError) as error:
+        return f"<not JSON: {error}: {payload!r:.200}>"

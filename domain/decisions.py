@@ -1,0 +1,195 @@
+"""The create-or-update decision: a pure function of the configuration in force,
+the identifier index and one raw payload."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from .field_types import FieldRejected, FieldType, coerce
+from .lead import lead_id
+from .normalization import NORMALIZER_VERSIONS, UnusableValue, email_key, phone_key, text_key
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DROPPED = "dropped"
+
+
+class DropReason(StrEnum):
+    """Why a payload was not applied."""
+
+    UNKNOWN_WORKSPACE = "unknown_workspace"
+    PAYLOAD_MALFORMED = "payload_malformed"
+    IDENTIFIER_MISSING = "identifier_missing"
+    IDENTIFIER_EMPTY = "identifier_empty"
+    IDENTIFIER_UNUSABLE = "identifier_unusable"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchConfig:
+    """A workspace's configuration as in force at one position of the log."""
+
+    workspace_id: UUID
+    name: str
+    fields: Mapping[str, FieldType]
+    identifier: str
+    country: str
+    timezone: str
+    generation: int
+
+    @property
+    def identifier_type(self) -> FieldType:
+        return self.fields[self.identifier]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What happened to one payload, and everything needed to explain it."""
+
+    outcome: Outcome
+    payload: str
+    lead_id: UUID | None = None
+    key: str | None = None
+    reason: DropReason | None = None
+    message: str | None = None
+    applied: dict[str, Any] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+    ignored: dict[str, str] = field(default_factory=dict)
+    config: MatchConfig | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (the CLI's ``--json`` shape)."""
+        return {
+            "decision": str(self.outcome),
+            "lead_id": str(self.lead_id) if self.lead_id else None,
+            "key": self.key,
+            "reason": str(self.reason) if self.reason else None,
+            "message": self.message,
+            "applied": self.applied,
+            "rejected": self.rejected,
+            "ignored": self.ignored,
+        }
+
+    def record(self, source: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The attributes a decision event records (see ``Lead`` and ``DroppedPayload``)."""
+        config = self.config
+        record: dict[str, Any] = {
+            "payload": self.payload,
+            "identifier": config.identifier if config else None,
+            "identifier_type": str(config.identifier_type) if config else None,
+            "country": config.country if config else None,
+            "generation": config.generation if config else None,
+            "normalizer": NORMALIZER_VERSIONS,
+            "source": dict(source) if source else None,
+        }
+        if self.outcome is not Outcome.DROPPED:
+            record.update(
+                key=self.key,
+                applied=self.applied,
+                keys=self.keys,
+                rejected=self.rejected,
+                ignored=self.ignored,
+            )
+        return record
+
+
+def identifier_key(field_type: FieldType, raw: object, country: str) -> str:
+    """The matching key of an identifier value; raises ``UnusableValue``."""
+    if field_type is FieldType.PHONE:
+        return phone_key(raw, country)
+    if field_type is FieldType.EMAIL:
+        return email_key(raw).key
+    if field_type is FieldType.TEXT:
+        return text_key(raw)
+    raise UnusableValue(f"a {field_type} field cannot be the lead identifier")
+
+
+def decide(
+    config: MatchConfig | None,
+    payload: str,
+    lookup: Callable[[str], UUID | None],
+) -> Decision:
+    """Decide what the raw JSON ``payload`` does in the workspace ``config``.
+
+    ``lookup`` maps a normalized key to the lead that holds it under the identifier
+    in force (or None).  ``config`` is None for a workspace that does not exist.
+    """
+    if config is None:
+        return _drop(payload, None, DropReason.UNKNOWN_WORKSPACE, "no such workspace")
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError) as error:
+        return _drop(payload, config, DropReason.PAYLOAD_MALFORMED, f"not valid JSON: {error}")
+    fields = body.get("fields") if isinstance(body, dict) else None
+    if not isinstance(fields, dict):
+        return _drop(
+            payload,
+            config,
+            DropReason.PAYLOAD_MALFORMED,
+            'the payload must be a JSON object with a "fields" object',
+        )
+    if not isinstance(body.get("actions", []), list):
+        return _drop(payload, config, DropReason.PAYLOAD_MALFORMED, '"actions" must be an array')
+
+    identifier = config.identifier
+    raw_identifier = fields.get(identifier)
+    if raw_identifier is None:
+        return _drop(
+            payload,
+            config,
+            DropReason.IDENTIFIER_MISSING,
+            f"no value for the lead identifier field {identifier!r}",
+        )
+    try:
+        key = identifier_key(config.identifier_type, raw_identifier, config.country)
+    except UnusableValue as error:
+        reason = DropReason.IDENTIFIER_EMPTY if error.empty else DropReason.IDENTIFIER_UNUSABLE
+        return _drop(payload, config, reason, f"identifier {identifier!r}: {error.reason}")
+
+    existing = lookup(key)
+    applied: dict[str, Any] = {}
+    keys: dict[str, str] = {}
+    rejected: dict[str, str] = {}
+    ignored: dict[str, str] = {}
+    for api_name, raw in fields.items():
+        field_type = config.fields.get(api_name)
+        if field_type is None:
+            ignored[api_name] = "not a field of this workspace"
+        elif raw is None:
+            ignored[api_name] = "null means not supplied"
+        elif api_name == identifier and existing is not None:
+            continue  # the match key: a lead's identifier value never changes
+        else:
+            try:
+                value = coerce(field_type, raw, country=config.country, timezone=config.timezone)
+            except FieldRejected as error:
+                rejected[api_name] = str(error)
+                continue
+            applied[api_name] = value.stored
+            if value.key is not None:
+                keys[api_name] = value.key
+    outcome = Outcome.CREATED if existing is None else Outcome.UPDATED
+    return Decision(
+        outcome=outcome,
+        payload=payload,
+        lead_id=existing or lead_id(config.workspace_id, config.generation, key),
+        key=key,
+        applied=applied,
+        keys=keys,
+        rejected=rejected,
+        ignored=ignored,
+        config=config,
+    )
+
+
+def _drop(payload: str, config: MatchConfig | None, reason: DropReason, message: str) -> Decision:
+    return Decision(
+        outcome=Outcome.DROPPED, payload=payload, reason=reason, message=message, config=config
+    )

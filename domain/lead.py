@@ -1,0 +1,112 @@
+"""The ``Lead`` aggregate and the record every decision carries."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+
+def lead_id(workspace_id: UUID, generation: int, key: str) -> UUID:
+    """The id of the lead created for ``key`` under identifier generation ``generation``.
+
+    Two processes that create a lead for one key derive one id, so the store's
+    uniqueness of aggregate ids refuses the second: no duplicate lead, whatever
+    either process had in memory.
+    """
+    return uuid5(workspace_id, f"lead/{generation}/{key}")
+
+
+class Lead(Aggregate):
+    """A lead: its field values, created and updated only by recorded decisions.
+
+    Both events carry the decision record (raw payload, identifier field, type,
+    default country and generation in force, normalized key, fields applied /
+    rejected / ignored, normalizer versions, source) so that any decision can be
+    replayed and explained from the log alone.
+    """
+
+    @staticmethod
+    def create_id(workspace_id: UUID, generation: int, key: str) -> UUID:
+        return lead_id(workspace_id, generation, key)
+
+    @event("LeadCreated")
+    def __init__(
+        self,
+        workspace_id: UUID,
+        generation: int,
+        key: str,
+        identifier: str,
+        identifier_type: str,
+        country: str,
+        payload: str,
+        applied: dict[str, Any],
+        keys: dict[str, str],
+        rejected: dict[str, str],
+        ignored: dict[str, str],
+        normalizer: str,
+        source: dict[str, Any] | None,
+    ) -> None:
+        self.workspace_id = workspace_id
+        self.identifier = identifier
+        self.key = key
+        self.fields = dict(applied)
+
+    @classmethod
+    def fields_updated(cls, lead: UUID, version: int, **record: Any) -> Lead.LeadFieldsUpdated:
+        """The event that applies a match decision to the lead ``lead`` at ``version``.
+
+        The decision needs only the index (which lead the key matched), not the
+        lead's state, so the event is built without loading the lead; the store's
+        optimistic concurrency refuses it if ``version`` is no longer current.
+        """
+        event_class = cls.LeadFieldsUpdated
+        return event_class(  # type: ignore[call-arg]
+            originator_id=lead,
+            originator_version=version + 1,
+            timestamp=event_class.create_timestamp(),
+            **record,
+        )
+
+    @event("LeadFieldsUpdated")
+    def _fields_updated(
+        self,
+        workspace_id: UUID,
+        generation: int,
+        key: str,
+        identifier: str,
+        identifier_type: str,
+        country: str,
+        payload: str,
+        applied: dict[str, Any],
+        keys: dict[str, str],
+        rejected: dict[str, str],
+        ignored: dict[str, str],
+        normalizer: str,
+        source: dict[str, Any] | None,
+    ) -> None:
+        self.fields = {**self.fields, **applied}
+
+
+class DroppedPayload(Aggregate):
+    """A payload that was not applied, with the reason code and an explanation."""
+
+    @event("PayloadDropped")
+    def __init__(
+        self,
+        workspace_id: UUID,
+        workspace: str,
+        reason: str,
+        message: str,
+        payload: str,
+        identifier: str | None,
+        identifier_type: str | None,
+        country: str | None,
+        generation: int | None,
+        normalizer: str,
+        source: dict[str, Any] | None,
+    ) -> None:
+        self.workspace_id = workspace_id
+        self.reason = reason
+        self.message = message

@@ -1,0 +1,155 @@
+"""The ``Workspace`` aggregate: a workspace's fields and how it identifies leads."""
+
+from __future__ import annotations
+
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from .field_types import (
+    IDENTIFIER_TYPES,
+    STANDARD_FIELDS,
+    FieldType,
+    check_api_name,
+    check_timezone,
+    parse_field_type,
+)
+from .normalization import SUPPORTED_REGIONS
+
+LEADKEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://leadkey.dev/")
+DEFAULT_IDENTIFIER = "phone"
+DEFAULT_TIMEZONE = "UTC"
+
+
+class ConfigurationError(ValueError):
+    """A workspace command that the workspace's rules refuse."""
+
+
+def workspace_id(name: str) -> UUID:
+    """The id of the workspace called ``name`` (the same in every process)."""
+    return uuid5(LEADKEY_NAMESPACE, f"workspace/{name}")
+
+
+def check_country(country: str) -> str:
+    """Return ``country`` if phonenumbers knows it as a region, else raise."""
+    if country not in SUPPORTED_REGIONS:
+        raise ConfigurationError(
+            f"unknown default country {country!r}: use an ISO 3166 alpha-2 code "
+            "that phonenumbers supports, in upper case (e.g. IN, US, GB)"
+        )
+    return country
+
+
+class Workspace(Aggregate):
+    """A workspace: its lead fields, default country and lead identifier.
+
+    ``generation`` counts identifier configurations: it goes up with every change
+    of the identifier field or of the default country, and new lead ids are derived
+    from it (see :meth:`Lead.create_id`).
+    """
+
+    @staticmethod
+    def create_id(name: str) -> UUID:
+        return workspace_id(name)
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        *,
+        country: str = "IN",
+        identifier: str = DEFAULT_IDENTIFIER,
+        timezone: str = DEFAULT_TIMEZONE,
+        fields: dict[str, str] | None = None,
+    ) -> Workspace:
+        """Create a workspace after checking every setting; raise ConfigurationError."""
+        if not isinstance(name, str) or not name.strip() or len(name) > 128:
+            raise ConfigurationError("a workspace name must be 1 to 128 characters")
+        all_fields = {api: str(t) for api, t in STANDARD_FIELDS.items()}
+        for api_name, type_name in (fields or {}).items():
+            try:
+                check_api_name(api_name)
+                field_type = parse_field_type(type_name)
+            except ValueError as error:
+                raise ConfigurationError(str(error)) from None
+            if api_name in all_fields and all_fields[api_name] != field_type:
+                raise ConfigurationError(f"{api_name!r} is a standard {all_fields[api_name]} field")
+            all_fields[api_name] = str(field_type)
+        _check_identifier(all_fields, identifier)
+        try:
+            check_timezone(timezone)
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
+        return cls(
+            name=name,
+            country=check_country(country),
+            timezone=timezone,
+            fields=all_fields,
+            identifier=identifier,
+        )
+
+    @event("WorkspaceCreated")
+    def __init__(
+        self, name: str, country: str, timezone: str, fields: dict[str, str], identifier: str
+    ) -> None:
+        self.name = name
+        self.country = country
+        self.timezone = timezone
+        self.fields = dict(fields)
+        self.identifier = identifier
+        self.generation = 0
+
+    def add_field(self, api_name: str, field_type: str) -> None:
+        """Define a new lead field."""
+        try:
+            check_api_name(api_name)
+            parsed = parse_field_type(field_type)
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
+        if api_name in self.fields:
+            raise ConfigurationError(
+                f"field {api_name!r} already exists (type {self.fields[api_name]})"
+            )
+        self._field_added(api_name=api_name, field_type=str(parsed))
+
+    @event("FieldAdded")
+    def _field_added(self, api_name: str, field_type: str) -> None:
+        self.fields = {**self.fields, api_name: field_type}
+
+    def change_identifier(self, field: str) -> None:
+        """Make ``field`` the lead identifier (a phone, email or text field)."""
+        _check_identifier(self.fields, field)
+        if field == self.identifier:
+            raise ConfigurationError(f"{field!r} is already the lead identifier")
+        self._identifier_changed(
+            old_field=self.identifier, new_field=field, generation=self.generation + 1
+        )
+
+    @event("IdentifierChanged")
+    def _identifier_changed(self, old_field: str, new_field: str, generation: int) -> None:
+        self.identifier = new_field
+        self.generation = generation
+
+    def change_country(self, country: str) -> None:
+        """Change the default country used to complete phone numbers."""
+        check_country(country)
+        if country == self.country:
+            raise ConfigurationError(f"{country!r} is already the default country")
+        self._country_changed(
+            old_country=self.country, new_country=country, generation=self.generation + 1
+        )
+
+    @event("DefaultCountryChanged")
+    def _country_changed(self, old_country: str, new_country: str, generation: int) -> None:
+        self.country = new_country
+        self.generation = generation
+
+
+def _check_identifier(fields: dict[str, str], field: str) -> None:
+    if field not in fields:
+        raise ConfigurationError(f"no field {field!r} in this workspace")
+    if FieldType(fields[field]) not in IDENTIFIER_TYPES:
+        raise ConfigurationError(
+            f"field {field!r} is of type {fields[field]}: the lead identifier must be "
+            "a phone, email or text field"
+        )

@@ -1,0 +1,289 @@
+"""The identifier index: normalized key -> lead, per workspace, built only from events.
+
+The index follows the identifier in force.  When the identifier field (or the
+default country) changes it is rebuilt from every lead's key for the new field, in
+lead creation order: the earliest-created lead wins a shared key, and the others are
+reported as collisions, never merged and never added to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import singledispatchmethod
+from threading import Lock
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+from eventsourcing.popo import POPOTrackingRecorder
+from eventsourcing.projection import Projection
+
+from leadkey.domain.decisions import MatchConfig
+from leadkey.domain.field_types import FieldType
+from leadkey.domain.lead import DroppedPayload, Lead
+from leadkey.domain.workspace import Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class Collision:
+    """Several leads share one key: ``winner`` (the earliest created) gets matched."""
+
+    key: str
+    winner: UUID
+    others: tuple[UUID, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildReport:
+    """What indexing the leads by ``identifier`` gives."""
+
+    workspace: str
+    identifier: str
+    identifier_type: str
+    generation: int
+    leads: int
+    indexed: int
+    unreachable: tuple[UUID, ...]
+    collisions: tuple[Collision, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "workspace": self.workspace,
+            "identifier": self.identifier,
+            "identifier_type": self.identifier_type,
+            "generation": self.generation,
+            "leads": self.leads,
+            "indexed": self.indexed,
+            "unreachable": [str(lead) for lead in self.unreachable],
+            "collisions": [
+                {"key": c.key, "winner": str(c.winner), "others": [str(o) for o in c.others]}
+                for c in self.collisions
+            ],
+        }
+
+
+class WorkspaceIndex:
+    """One workspace's configuration, lead versions, candidate keys and index."""
+
+    def __init__(self, config: MatchConfig) -> None:
+        self.config = config
+        #: lead -> current version; insertion order is creation order.
+        self.versions: dict[UUID, int] = {}
+        #: field -> lead -> key, for every field of an identifier type.
+        self.candidates: dict[str, dict[UUID, str]] = {}
+        #: key -> lead, under the identifier in force.
+        self.index: dict[str, UUID] = {}
+        self.report = self.plan(config.identifier, config.generation)[1]
+
+    def lookup(self, key: str) -> UUID | None:
+        return self.index.get(key)
+
+    def plan(self, identifier: str, generation: int) -> tuple[dict[str, UUID], RebuildReport]:
+        """Index every lead by ``identifier`` without changing anything."""
+        values = self.candidates.get(identifier, {})
+        index: dict[str, UUID] = {}
+        losers: dict[str, list[UUID]] = {}
+        unreachable: list[UUID] = []
+        for lead in self.versions:
+            key = values.get(lead)
+            if key is None:
+                unreachable.append(lead)
+            elif key in index:
+                losers.setdefault(key, []).append(lead)
+            else:
+                index[key] = lead
+        collisions = tuple(
+            Collision(key, index[key], tuple(others)) for key, others in losers.items()
+        )
+        report = RebuildReport(
+            workspace=self.config.name,
+            identifier=identifier,
+            identifier_type=str(self.config.fields[identifier]),
+            generation=generation,
+            leads=len(self.versions),
+            indexed=len(index),
+            unreachable=tuple(unreachable),
+            collisions=collisions,
+        )
+        return index, report
+
+    def reconfigure(self, config: MatchConfig) -> None:
+        """Adopt ``config``; a new identifier field rebuilds the index."""
+        identifier_moved = config.identifier != self.config.identifier
+        self.config = config
+        if identifier_moved:
+            self.index, self.report = self.plan(config.identifier, config.generation)
+
+    def lead_recorded(
+        self, lead: UUID, version: int, keys: dict[str, str], key: str | None
+    ) -> None:
+        if version == 1:
+            self.versions[lead] = 1
+            if key is not None:
+                self.index.setdefault(key, lead)
+        else:
+            self.versions[lead] = version
+        for field, value in keys.items():
+            self.candidates.setdefault(field, {})[lead] = value
+
+
+class IndexView(POPOTrackingRecorder):
+    """The in-memory identifier index of every workspace, with its log position."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.workspaces: dict[UUID, WorkspaceIndex] = {}
+        self.names: dict[str, UUID] = {}
+
+    def _track(self, tracking: Tracking) -> None:
+        self._assert_tracking_uniqueness(tracking)
+        self._insert_tracking(tracking)
+
+    def skip(self, tracking: Tracking) -> None:
+        with self._database_lock:
+            self._track(tracking)
+
+    def workspace_created(self, config: MatchConfig, tracking: Tracking) -> None:
+        with self._database_lock:
+            self._track(tracking)
+            self.workspaces[config.workspace_id] = WorkspaceIndex(config)
+            self.names[config.name] = config.workspace_id
+
+    def workspace_changed(
+        self, workspace: UUID, changes: dict[str, Any], tracking: Tracking
+    ) -> None:
+        with self._database_lock:
+            self._track(tracking)
+            index = self.workspaces[workspace]
+            config = index.config
+            fields = dict(config.fields)
+            if "api_name" in changes:
+                fields[changes["api_name"]] = FieldType(changes["field_type"])
+            index.reconfigure(
+                MatchConfig(
+                    workspace_id=config.workspace_id,
+                    name=config.name,
+                    fields=fields,
+                    identifier=changes.get("identifier", config.identifier),
+                    country=changes.get("country", config.country),
+                    timezone=config.timezone,
+                    generation=changes.get("generation", config.generation),
+                )
+            )
+
+    def lead_recorded(
+        self,
+        workspace: UUID,
+        lead: UUID,
+        version: int,
+        keys: dict[str, str],
+        key: str | None,
+        tracking: Tracking,
+    ) -> None:
+        with self._database_lock:
+            self._track(tracking)
+            self.workspaces[workspace].lead_recorded(lead, version, keys, key)
+
+    def workspace(self, name: str) -> WorkspaceIndex | None:
+        """The index of the workspace called ``name``, if it exists."""
+        workspace = self.names.get(name)
+        return self.workspaces[workspace] if workspace else None
+
+
+class IdentifierIndexProjection(Projection[IndexView]):
+    """Maintains an :class:`IndexView` from the application's events."""
+
+    name = "identifier_index"
+
+    def __init__(self, view: IndexView) -> None:
+        super().__init__(view)
+        self.catch_up_lock = Lock()
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.skip(tracking)
+
+    @process_event.register
+    def _(self, domain_event: Workspace.WorkspaceCreated, tracking: Tracking) -> None:
+        e = domain_event
+        config = MatchConfig(
+            workspace_id=e.originator_id,
+            name=e.name,
+            fields={api: FieldType(t) for api, t in e.fields.items()},
+            identifier=e.identifier,
+            country=e.country,
+            timezone=e.timezone,
+            generation=0,
+        )
+        self.view.workspace_created(config, tracking)
+
+    @process_event.register
+    def _(self, domain_event: Workspace.FieldAdded, tracking: Tracking) -> None:
+        changes = {"api_name": domain_event.api_name, "field_type": domain_event.field_type}
+        self.view.workspace_changed(domain_event.originator_id, changes, tracking)
+
+    @process_event.register
+    def _(self, domain_event: Workspace.IdentifierChanged, tracking: Tracking) -> None:
+        changes = {"identifier": domain_event.new_field, "generation": domain_event.generation}
+        self.view.workspace_changed(domain_event.originator_id, changes, tracking)
+
+    @process_event.register
+    def _(self, domain_event: Workspace.DefaultCountryChanged, tracking: Tracking) -> None:
+        changes = {"country": domain_event.new_country, "generation": domain_event.generation}
+        self.view.workspace_changed(domain_event.originator_id, changes, tracking)
+
+    @process_event.register
+    def _(self, domain_event: Lead.LeadCreated, tracking: Tracking) -> None:
+        self._lead(domain_event, tracking)
+
+    @process_event.register
+    def _(self, domain_event: Lead.LeadFieldsUpdated, tracking: Tracking) -> None:
+        self._lead(domain_event, tracking)
+
+    @process_event.register
+    def _(self, domain_event: DroppedPayload.PayloadDropped, tracking: Tracking) -> None:
+        self.view.skip(tracking)
+
+    def _lead(self, e: Lead.LeadCreated | Lead.LeadFieldsUpdated, tracking: Tracking) -> None:
+        self.view.lead_recorded(
+            e.workspace_id, e.originator_id, e.originator_version, e.keys, e.key, tracking
+        )
+
+    def position(self, app: Application) -> int:
+        """The last log position this projection has processed (0 if none)."""
+        return self.view.max_tracking_id(app.name) or 0
+
+    def process(self, events: Iterable[tuple[Any, int]], app: Application) -> None:
+        """Process ``(domain_event, notification_id)`` pairs, in log order."""
+        for domain_event, notification_id in events:
+            self.process_event(domain_event, Tracking(app.name, notification_id))
+
+    def catch_up(self, app: Application, stop: int | None = None, page: int = 1000) -> int:
+        """Process every event after this projection's position, up to ``stop``."""
+        with self.catch_up_lock:
+            self.process(read_log(app, self.position(app), stop, page), app)
+            return self.position(app)
+
+
+def read_log(
+    app: Application, after: int = 0, stop: int | None = None, page: int = 1000
+) -> Iterator[tuple[Any, int]]:
+    """Stream ``(domain_event, notification_id)`` from the application's log, in order."""
+    while True:
+        notifications = app.recorder.select_notifications(
+            start=after, limit=page, stop=stop, inclusive_of_start=False
+        )
+        for notification in notifications:
+            yield app.mapper.to_domain_event(notification), notification.id
+        if len(notifications) < page:
+            return
+        after = notifications[-1].id
+
+
+def index_at(app: Application, position: int | None = None) -> IdentifierIndexProjection:
+    """A fresh index built from the log up to ``position`` (the whole log if None)."""
+    projection = IdentifierIndexProjection(IndexView())
+    projection.catch_up(app, stop=position)
+    return projection
