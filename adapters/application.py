@@ -220,36 +220,38 @@ class Leadkey(Application):
             decision = decide(config, text, lookup)
             record = decision.record(submission.source)
             if decision.outcome is Outcome.CREATED:
-                assert config is not None and decision.key is not None
-                lead = Lead(workspace_id=config.workspace_id, **record)
-                events.extend(lead.collect_events())
-                created[decision.key] = lead.id
-                versions[lead.id] = 1
+                assert config is not None and decision.key and decision.lead_id
+                event = Lead.created(decision.lead_id, config.workspace_id, **record)
+                created[decision.key] = event.originator_id
+                versions[event.originator_id] = 1
             elif decision.outcome is Outcome.UPDATED:
                 assert index is not None and decision.lead_id is not None
                 lead_id = decision.lead_id
                 version = versions.get(lead_id) or index.versions[lead_id]
-                events.append(
-                    Lead.fields_updated(
-                        lead_id, version, workspace_id=index.config.workspace_id, **record
-                    )
+                event = Lead.fields_updated(
+                    lead_id, version, workspace_id=index.config.workspace_id, **record
                 )
                 versions[lead_id] = version + 1
             else:
-                dropped = DroppedPayload(
+                event = DroppedPayload.dropped(
                     workspace_id=config.workspace_id if config else workspace_id(workspace),
                     workspace=workspace,
                     reason=str(decision.reason),
                     message=decision.message or "",
                     **record,
                 )
-                events.extend(dropped.collect_events())
+            events.append(event)
             decisions.append(decision)
         return decisions, events
 
     def _save_and_index(self, *objs: Any) -> list[Recording]:
-        """Save atomically, then bring the index up to date with what was saved."""
-        recordings = self.save(*objs)
+        """Save aggregates or events atomically, then bring the index up to date."""
+        events = [
+            e
+            for obj in objs
+            for e in (obj.collect_events() if hasattr(obj, "collect_events") else [obj])
+        ]
+        recordings = self.events.put(events)
         position = self.index.position(self)
         ids = [r.notification.id for r in recordings]
         if ids and ids[0] == position + 1 and ids[-1] - ids[0] == len(ids) - 1:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
 
 
 def lead_id(workspace_id: UUID, generation: int, key: str) -> UUID:
@@ -54,6 +55,22 @@ class Lead(Aggregate):
         self.fields = dict(applied)
 
     @classmethod
+    def created(cls, lead: UUID, workspace_id: UUID, **record: Any) -> Lead.LeadCreated:
+        """The event that creates the lead ``lead`` from a decision (without building it).
+
+        ``lead`` is :func:`lead_id` of the decision's key and generation, so a second
+        writer creating a lead for the same key is refused by the store.
+        """
+        return _new_event(
+            cls.LeadCreated,
+            lead,
+            1,
+            originator_topic=_LEAD_TOPIC,
+            workspace_id=workspace_id,
+            **record,
+        )
+
+    @classmethod
     def fields_updated(cls, lead: UUID, version: int, **record: Any) -> Lead.LeadFieldsUpdated:
         """The event that applies a match decision to the lead ``lead`` at ``version``.
 
@@ -61,13 +78,7 @@ class Lead(Aggregate):
         lead's state, so the event is built without loading the lead; the store's
         optimistic concurrency refuses it if ``version`` is no longer current.
         """
-        event_class = cls.LeadFieldsUpdated
-        return event_class(  # type: ignore[call-arg]
-            originator_id=lead,
-            originator_version=version + 1,
-            timestamp=event_class.create_timestamp(),
-            **record,
-        )
+        return _new_event(cls.LeadFieldsUpdated, lead, version + 1, **record)
 
     @event("LeadFieldsUpdated")
     def _fields_updated(
@@ -92,6 +103,11 @@ class Lead(Aggregate):
 class DroppedPayload(Aggregate):
     """A payload that was not applied, with the reason code and an explanation."""
 
+    @classmethod
+    def dropped(cls, **record: Any) -> DroppedPayload.PayloadDropped:
+        """The event that records a dropped payload (a new one-event aggregate)."""
+        return _new_event(cls.PayloadDropped, uuid4(), 1, originator_topic=_DROPPED_TOPIC, **record)
+
     @event("PayloadDropped")
     def __init__(
         self,
@@ -110,3 +126,16 @@ class DroppedPayload(Aggregate):
         self.workspace_id = workspace_id
         self.reason = reason
         self.message = message
+
+
+_LEAD_TOPIC = get_topic(Lead)
+_DROPPED_TOPIC = get_topic(DroppedPayload)
+
+
+def _new_event(event_class: Any, originator_id: UUID, version: int, **attrs: Any) -> Any:
+    return event_class(
+        originator_id=originator_id,
+        originator_version=version,
+        timestamp=event_class.create_timestamp(),
+        **attrs,
+    )

@@ -39,6 +39,8 @@ _EXTENSION = re.compile(
     r"(?:\s*;\s*ext=|\s*(?:ext\.?|extension|x|#|,)\s*)\d{1,20}#?$", re.IGNORECASE
 )
 _IDD_PREFIXES = ("00", "011")
+_LETTER = re.compile(r"[^\W\d_]")
+_SEPARATORS = str.maketrans("", "", " \t\u00a0-.()")
 
 
 class UnusableValue(ValueError):
@@ -85,11 +87,12 @@ def phone_key(raw: object, region: str) -> str:
     """Return the E.164 key (``+919999999999``) of a phone number.
 
     ``region`` is the workspace's default country (ISO 3166 alpha-2, upper case); it
-    completes numbers written without a country code.  Raises :class:`UnusableValue`
+    completes numbers written without a country code.  Spaces, tabs, dashes, dots and
+    parentheses are removed first (they never change the number).  Raises :class:`UnusableValue`
     when the value is not a string, is empty, contains letters, or is not a number
     that phonenumbers considers valid.
     """
-    value = _strip(raw, "phone number")
+    value = _strip(raw, "phone number").translate(_SEPARATORS)
     key, reason = _phone_key_cached(value, region)
     if key is None:
         raise UnusableValue(reason or "not a valid phone number")
@@ -101,7 +104,7 @@ def _phone_key_cached(value: str, region: str) -> tuple[str | None, str | None]:
     if len(value) > MAX_PHONE_INPUT:
         return None, f"longer than {MAX_PHONE_INPUT} characters"
     value = _EXTENSION.sub("", _TEL_PREFIX.sub("", value))
-    if any(unicodedata.category(ch).startswith("L") for ch in value):
+    if _LETTER.search(value):
         return None, "contains letters"
     if value[:1] in ("+", "\uff0b"):
         number = _parse(value, None)

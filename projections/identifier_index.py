@@ -8,11 +8,10 @@ reported as collisions, never merged and never added to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import singledispatchmethod
 from threading import Lock
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -22,7 +21,7 @@ from eventsourcing.projection import Projection
 
 from leadkey.domain.decisions import MatchConfig
 from leadkey.domain.field_types import FieldType
-from leadkey.domain.lead import DroppedPayload, Lead
+from leadkey.domain.lead import Lead
 from leadkey.domain.workspace import Workspace
 
 
@@ -201,13 +200,15 @@ class IdentifierIndexProjection(Projection[IndexView]):
         super().__init__(view)
         self.catch_up_lock = Lock()
 
-    @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        self.view.skip(tracking)
+        """Apply one event of the log to the view (any other event only moves the position)."""
+        handler = self._handlers.get(type(domain_event))
+        if handler is None:
+            self.view.skip(tracking)
+        else:
+            handler(self, domain_event, tracking)
 
-    @process_event.register
-    def _(self, domain_event: Workspace.WorkspaceCreated, tracking: Tracking) -> None:
-        e = domain_event
+    def _workspace_created(self, e: Workspace.WorkspaceCreated, tracking: Tracking) -> None:
         config = MatchConfig(
             workspace_id=e.originator_id,
             name=e.name,
@@ -219,37 +220,31 @@ class IdentifierIndexProjection(Projection[IndexView]):
         )
         self.view.workspace_created(config, tracking)
 
-    @process_event.register
-    def _(self, domain_event: Workspace.FieldAdded, tracking: Tracking) -> None:
-        changes = {"api_name": domain_event.api_name, "field_type": domain_event.field_type}
-        self.view.workspace_changed(domain_event.originator_id, changes, tracking)
+    def _field_added(self, e: Workspace.FieldAdded, tracking: Tracking) -> None:
+        changes = {"api_name": e.api_name, "field_type": e.field_type}
+        self.view.workspace_changed(e.originator_id, changes, tracking)
 
-    @process_event.register
-    def _(self, domain_event: Workspace.IdentifierChanged, tracking: Tracking) -> None:
-        changes = {"identifier": domain_event.new_field, "generation": domain_event.generation}
-        self.view.workspace_changed(domain_event.originator_id, changes, tracking)
+    def _identifier_changed(self, e: Workspace.IdentifierChanged, tracking: Tracking) -> None:
+        changes = {"identifier": e.new_field, "generation": e.generation}
+        self.view.workspace_changed(e.originator_id, changes, tracking)
 
-    @process_event.register
-    def _(self, domain_event: Workspace.DefaultCountryChanged, tracking: Tracking) -> None:
-        changes = {"country": domain_event.new_country, "generation": domain_event.generation}
-        self.view.workspace_changed(domain_event.originator_id, changes, tracking)
-
-    @process_event.register
-    def _(self, domain_event: Lead.LeadCreated, tracking: Tracking) -> None:
-        self._lead(domain_event, tracking)
-
-    @process_event.register
-    def _(self, domain_event: Lead.LeadFieldsUpdated, tracking: Tracking) -> None:
-        self._lead(domain_event, tracking)
-
-    @process_event.register
-    def _(self, domain_event: DroppedPayload.PayloadDropped, tracking: Tracking) -> None:
-        self.view.skip(tracking)
+    def _country_changed(self, e: Workspace.DefaultCountryChanged, tracking: Tracking) -> None:
+        changes = {"country": e.new_country, "generation": e.generation}
+        self.view.workspace_changed(e.originator_id, changes, tracking)
 
     def _lead(self, e: Lead.LeadCreated | Lead.LeadFieldsUpdated, tracking: Tracking) -> None:
         self.view.lead_recorded(
             e.workspace_id, e.originator_id, e.originator_version, e.keys, e.key, tracking
         )
+
+    _handlers: ClassVar[dict[type, Callable[..., None]]] = {
+        Workspace.WorkspaceCreated: _workspace_created,
+        Workspace.FieldAdded: _field_added,
+        Workspace.IdentifierChanged: _identifier_changed,
+        Workspace.DefaultCountryChanged: _country_changed,
+        Lead.LeadCreated: _lead,
+        Lead.LeadFieldsUpdated: _lead,
+    }
 
     def position(self, app: Application) -> int:
         """The last log position this projection has processed (0 if none)."""
