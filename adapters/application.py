@@ -288,7 +288,7 @@ def _payload_text(payload: Any) -> str:
     if isinstance(payload, str):
         return payload
     if isinstance(payload, bytes | bytearray):
-        return bytes(payload).decode("utf-8", errors="replace")
+        return bytes(payload).decode("utf-8", errors="backslashreplace")
     try:
         return json.dumps(payload, ensure_ascii=False)
     except (TypeError, ValueError) as error:

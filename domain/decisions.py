@@ -135,7 +135,8 @@ def decide(
             DropReason.PAYLOAD_MALFORMED,
             'the payload must be a JSON object with a "fields" object',
         )
-    if not isinstance(body.get("actions", []), list):
+    actions = body.get("actions", [])
+    if not isinstance(actions, list):
         return _drop(payload, config, DropReason.PAYLOAD_MALFORMED, '"actions" must be an array')
 
     identifier = config.identifier
@@ -175,6 +176,11 @@ def decide(
             applied[api_name] = value.stored
             if value.key is not None:
                 keys[api_name] = value.key
+    if actions:
+        ignored["actions"] = (
+            f"{len(actions)} action(s) kept in the recorded payload, not applied: "
+            "leadkey does not keep lead timelines yet"
+        )
     outcome = Outcome.CREATED if existing is None else Outcome.UPDATED
     return Decision(
         outcome=outcome,

@@ -111,9 +111,12 @@ class WorkspaceIndex:
     def reconfigure(self, config: MatchConfig) -> None:
         """Adopt ``config``; a new identifier field rebuilds the index."""
         identifier_moved = config.identifier != self.config.identifier
+        generation_moved = config.generation != self.config.generation
         self.config = config
         if identifier_moved:
             self.index, self.report = self.plan(config.identifier, config.generation)
+        elif generation_moved:
+            self.report = self.plan(config.identifier, config.generation)[1]
 
     def lead_recorded(
         self, lead: UUID, version: int, keys: dict[str, str], key: str | None

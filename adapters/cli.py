@@ -1,0 +1,657 @@
+"""The ``leadkey`` console command: a thin adapter over :class:`Leadkey`.
+
+Every command opens the store named by ``--store`` (or ``LEADKEY_STORE``, else
+``sqlite:///leadkey.db`` in the current directory), does one thing through the
+application service, and closes it.  Expected failures print one ``error: ...``
+line on stderr and exit with status 2; a lookup that finds nothing exits with 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Iterator
+from typing import IO, Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+import click
+from eventsourcing.persistence import PersistenceError
+
+from leadkey.domain.decisions import Decision, Outcome, identifier_key
+from leadkey.domain.normalization import UnusableValue
+from leadkey.domain.workspace import ConfigurationError
+from leadkey.projections.identifier_index import RebuildReport, WorkspaceIndex
+
+from .application import ConcurrencyError, Leadkey, Submission, UnknownWorkspace
+from .stores import DEFAULT_STORE, StoreError
+
+#: The workspace used when ``--workspace`` is not given; ``ingest`` creates it on first use.
+DEFAULT_WORKSPACE = "default"
+#: How the default workspace is created by ``ingest``.
+DEFAULT_WORKSPACE_SETTINGS = {"country": "IN", "identifier": "phone"}
+#: How many ids the human-readable rebuild report lists before pointing at ``--json``.
+LIST_LIMIT = 20
+#: Set to 1 to let unexpected exceptions through with their traceback.
+DEBUG_ENV = "LEADKEY_DEBUG"
+
+
+class CliError(click.ClickException):
+    """An expected failure: one ``error: ...`` line on stderr, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", file=file, err=file is None)
+
+
+class _LeadkeyGroup(click.Group):
+    """The root group: turns the core's expected exceptions into :class:`CliError`."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["prog_name"] = kwargs.get("prog_name") or "leadkey"
+        return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except BrokenPipeError:
+            _silence_stdout()  # the reader went away (e.g. `| head`): stop quietly
+            raise click.exceptions.Exit(141) from None
+        except UnknownWorkspace as error:
+            raise CliError(
+                f"unknown workspace {error.name!r} "
+                f"(create it with: leadkey workspace create {error.name})"
+            ) from error
+        except (ConfigurationError, StoreError, ConcurrencyError) as error:
+            raise CliError(str(error)) from error
+        except (PersistenceError, sqlite3.Error) as error:
+            store = ctx.obj.store if isinstance(ctx.obj, _State) else "?"
+            raise CliError(f"store {_redacted(store)}: {error}") from error
+        except Exception as error:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            raise CliError(
+                f"unexpected {type(error).__name__}: {error} (set {DEBUG_ENV}=1 for a traceback)"
+            ) from error
+
+
+def _redacted(url: str) -> str:
+    """``url`` without its password, fit to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (e.g. under a test runner)
+
+
+class _State:
+    """The store URL, and the application once a command opens it."""
+
+    def __init__(self, store: str) -> None:
+        self.store = store
+        self._app: Leadkey | None = None
+
+    def app(self) -> Leadkey:
+        if self._app is None:
+            try:
+                self._app = Leadkey(self.store)
+            except ImportError as error:
+                raise CliError(
+                    f"cannot open store {_redacted(self.store)}: {error} "
+                    "(PostgreSQL needs: pip install 'leadkey[postgres]')"
+                ) from error
+        return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            app, self._app = self._app, None
+            app.close()
+
+
+def _app(ctx: click.Context) -> Leadkey:
+    return ctx.find_object(_State).app()
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+workspace_option = click.option(
+    "--workspace",
+    "-w",
+    default=DEFAULT_WORKSPACE,
+    show_default=True,
+    metavar="NAME",
+    help="The workspace to use.",
+)
+
+
+def _set_store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_object(_State).store = value
+
+
+store_option = click.option(
+    "--store",
+    metavar="URL",
+    expose_value=False,
+    callback=_set_store,
+    help="Event store URL (overrides the one given before the command).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+dry_run_option = click.option(
+    "--dry-run", is_flag=True, help="Report what the change would do; record nothing."
+)
+
+
+@click.group(name="leadkey", cls=_LeadkeyGroup)
+@click.option(
+    "--store",
+    envvar="LEADKEY_STORE",
+    default=DEFAULT_STORE,
+    show_default=True,
+    metavar="URL",
+    help="Event store: sqlite:///file.db, sqlite:////abs/file.db, "
+    "postgresql://user:pw@host/db or memory: (env LEADKEY_STORE).",
+)
+@click.version_option(package_name="leadkey")
+@click.pass_context
+def main(ctx: click.Context, store: str) -> None:
+    """Match lead payloads to leads by their identifier, with every decision recorded."""
+    state = _State(store)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+# -- workspaces -------------------------------------------------------------------
+
+
+def _workspace_dict(index: WorkspaceIndex) -> dict[str, Any]:
+    config = index.config
+    return {
+        "workspace": config.name,
+        "workspace_id": str(config.workspace_id),
+        "country": config.country,
+        "timezone": config.timezone,
+        "identifier": config.identifier,
+        "identifier_type": str(config.identifier_type),
+        "generation": config.generation,
+        "fields": {api: str(t) for api, t in config.fields.items()},
+        "leads": len(index.versions),
+        "indexed": len(index.index),
+    }
+
+
+def _echo_workspace(data: dict[str, Any]) -> None:
+    click.echo(f"workspace   {data['workspace']}")
+    click.echo(f"identifier  {data['identifier']} ({data['identifier_type']})")
+    click.echo(f"country     {data['country']}")
+    click.echo(f"timezone    {data['timezone']}")
+    click.echo(f"generation  {data['generation']}")
+    click.echo(f"leads       {data['leads']} ({data['indexed']} matchable by the identifier)")
+    click.echo("fields")
+    width = max(len(api) for api in data["fields"])
+    for api, field_type in data["fields"].items():
+        click.echo(f"  {api:<{width}}  {field_type}")
+
+
+def _parse_field_spec(spec: str) -> tuple[str, str]:
+    api_name, sep, field_type = spec.partition(":")
+    if not sep or not api_name.strip() or not field_type.strip():
+        raise CliError(f"bad field spec {spec!r}: use API_NAME:TYPE, e.g. rating:rating")
+    return api_name.strip(), field_type.strip()
+
+
+@main.group()
+def workspace() -> None:
+    """Create and inspect workspaces."""
+
+
+@workspace.command("create")
+@click.argument("name")
+@store_option
+@click.option(
+    "--country",
+    default="IN",
+    show_default=True,
+    metavar="CC",
+    help="Default country for phone numbers (ISO 3166 alpha-2).",
+)
+@click.option(
+    "--identifier",
+    default="phone",
+    show_default=True,
+    metavar="FIELD",
+    help="The lead identifier field (a phone, email or text field).",
+)
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    metavar="TZ",
+    help="IANA time zone for date fields.",
+)
+@click.option(
+    "--field",
+    "field_specs",
+    multiple=True,
+    metavar="API_NAME:TYPE",
+    help="A custom field (repeatable), e.g. --field rating:rating.",
+)
+@json_option
+@click.pass_context
+def workspace_create(
+    ctx: click.Context,
+    name: str,
+    country: str,
+    identifier: str,
+    timezone: str,
+    field_specs: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Create the workspace NAME (standard fields: name, phone, email)."""
+    fields: dict[str, str] = {}
+    for spec in field_specs:
+        api_name, field_type = _parse_field_spec(spec)
+        if api_name in fields:
+            raise CliError(f"field {api_name!r} is given twice")
+        fields[api_name] = field_type
+    index = _app(ctx).create_workspace(
+        name, country=country, identifier=identifier, timezone=timezone, fields=fields
+    )
+    data = _workspace_dict(index)
+    if as_json:
+        _echo_json(data)
+        return
+    field_list = ", ".join(f"{api} ({t})" for api, t in data["fields"].items())
+    click.echo(
+        f"Created workspace {name!r}: identifier {data['identifier']}, "
+        f"country {data['country']}, timezone {data['timezone']}."
+    )
+    click.echo(f"Fields: {field_list}")
+
+
+@workspace.command("show")
+@workspace_option
+@store_option
+@json_option
+@click.pass_context
+def workspace_show(ctx: click.Context, workspace: str, as_json: bool) -> None:
+    """Show a workspace's fields, identifier, country, generation and lead count."""
+    data = _workspace_dict(_app(ctx).workspace(workspace))
+    if as_json:
+        _echo_json(data)
+    else:
+        _echo_workspace(data)
+
+
+@main.group("field")
+def field_group() -> None:
+    """Define lead fields."""
+
+
+@field_group.command("add")
+@click.argument("api_name")
+@click.argument("field_type", metavar="TYPE")
+@workspace_option
+@store_option
+@click.pass_context
+def field_add(ctx: click.Context, api_name: str, field_type: str, workspace: str) -> None:
+    """Add the field API_NAME of type TYPE (text, phone, email, number, date,
+    dropdown, tags, money, website, medialink, rating)."""
+    _app(ctx).add_field(workspace, api_name, field_type)
+    click.echo(f"Added field {api_name!r} ({field_type}) to workspace {workspace!r}.")
+
+
+# -- ingest -----------------------------------------------------------------------
+
+
+class _Lines:
+    """Non-blank lines of a JSON Lines input, read as a stream, as Submissions.
+
+    ``pending`` holds the line number of every Submission handed out and not yet
+    matched with its decision (the application yields decisions in order).
+    """
+
+    def __init__(self, stream: IO[bytes], name: str) -> None:
+        self.stream = stream
+        self.name = name
+        self.pending: deque[int] = deque()
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[Submission]:
+        number = 0
+        while True:
+            try:
+                raw = self.stream.readline()
+            except OSError as error:
+                raise CliError(f"cannot read {self.name}: {error.strerror or error}") from error
+            if not raw:
+                return
+            number += 1
+            self.bytes_read += len(raw)
+            line = raw.removesuffix(b"\n").removesuffix(b"\r")
+            if number == 1:
+                line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
+            if not line.strip():
+                continue
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                # Not UTF-8, so not JSON: the \xNN escapes keep the bytes visible in the
+                # record and make the text invalid JSON, so the line is dropped as malformed.
+                text = line.decode("utf-8", errors="backslashreplace")
+            self.pending.append(number)
+            yield Submission(text, source={"file": self.name, "line": number})
+
+
+class _Progress:
+    """A counter on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total_bytes: int | None) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.total = total_bytes
+        self.last = 0.0
+
+    def update(self, count: int, bytes_read: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.1:
+            return
+        self.last = now
+        share = f" ({100 * bytes_read // self.total}%)" if self.total else ""
+        click.echo(f"\r{count:,} decisions recorded{share}", nl=False, err=True)
+
+    def done(self) -> None:
+        if self.enabled and self.last:
+            click.echo("\r\x1b[K", nl=False, err=True)
+
+
+def _open_input(path: str) -> tuple[IO[bytes], str, int | None]:
+    if path == "-":
+        return click.open_file("-", "rb"), "-", None
+    try:
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "is a directory")
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}") from error
+    try:
+        size = os.fstat(stream.fileno()).st_size or None
+    except OSError:
+        size = None
+    return stream, path, size
+
+
+def _ensure_workspace(app: Leadkey, name: str) -> None:
+    try:
+        app.workspace(name)
+        return
+    except UnknownWorkspace:
+        if name != DEFAULT_WORKSPACE:
+            raise
+    try:
+        app.create_workspace(name, **DEFAULT_WORKSPACE_SETTINGS)
+    except ConfigurationError:
+        app.workspace(name)  # created meanwhile by another process: fine
+        return
+    settings = ", ".join(f"{k} {v}" for k, v in DEFAULT_WORKSPACE_SETTINGS.items())
+    click.echo(f"leadkey: created workspace {name!r} ({settings})", err=True)
+
+
+class _Tally:
+    """Counts for the human-readable ingest summary."""
+
+    def __init__(self) -> None:
+        self.outcomes: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.ignored: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+
+    def add(self, decision: Decision) -> None:
+        self.outcomes[str(decision.outcome)] += 1
+        if decision.reason is not None:
+            self.reasons[str(decision.reason)] += 1
+        self.ignored.update(
+            api for api, why in decision.ignored.items() if why.startswith("not a field")
+        )
+        self.rejected.update(decision.rejected.keys())
+
+    @property
+    def total(self) -> int:
+        return sum(self.outcomes.values())
+
+
+def _echo_summary(tally: _Tally, workspace: str, source: str, store: str) -> None:
+    if not tally.total:
+        click.echo(f"No payloads in {source} (no non-blank lines).")
+        return
+    click.echo(f"Ingested {tally.total} payloads from {source} into workspace {workspace!r}:")
+    digits = len(str(tally.total))
+    for outcome in Outcome:
+        click.echo(f"  {outcome:<8} {tally.outcomes[outcome]:>{digits}}")
+    width = max((len(reason) for reason in tally.reasons), default=0)
+    for reason, count in sorted(tally.reasons.items(), key=lambda item: (-item[1], item[0])):
+        click.echo(f"    {reason:<{width}}  {count:>{digits}}")
+    if tally.rejected:
+        listed = ", ".join(f"{api} ({n})" for api, n in sorted(tally.rejected.items()))
+        click.echo(f"Values rejected by their field type (the rest applied): {listed}")
+    if tally.ignored:
+        listed = ", ".join(f"{api} ({n})" for api, n in sorted(tally.ignored.items()))
+        click.echo(f"Ignored, not fields of {workspace!r}: {listed}")
+        click.echo("  (define one with: leadkey field add API_NAME TYPE)")
+    click.echo(
+        f"All {tally.total} decisions are durably recorded in {store} (--json shows each one)."
+    )
+
+
+@main.command()
+@click.argument("file", default="-", metavar="[FILE|-]")
+@workspace_option
+@store_option
+@json_option
+@click.option(
+    "--batch-size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Payloads decided and committed together.",
+)
+@click.pass_context
+def ingest(ctx: click.Context, file: str, workspace: str, as_json: bool, batch_size: int) -> None:
+    """Create or update leads from FILE, JSON Lines of Async API bodies
+    ({"fields": {...}, "actions": [...]}); "-" (the default) reads stdin.
+
+    Each non-blank line gets a decision (created, updated or dropped with a
+    reason), recorded before it is reported.  The workspace "default" (country IN,
+    identifier phone) is created on first use.
+    """
+    state = ctx.find_object(_State)
+    stream, name, size = _open_input(file)
+    try:
+        app = state.app()
+        _ensure_workspace(app, workspace)
+        if name == "-" and stream.isatty():
+            click.echo("leadkey: reading JSON Lines from the terminal (end with Ctrl-D)", err=True)
+        tally = _ingest(ctx, app, workspace, _Lines(stream, name), size, as_json, batch_size)
+    finally:
+        if name != "-":
+            stream.close()
+    if not as_json:
+        _echo_summary(tally, workspace, "stdin" if name == "-" else name, _redacted(state.store))
+
+
+def _ingest(
+    ctx: click.Context,
+    app: Leadkey,
+    workspace: str,
+    lines: _Lines,
+    size: int | None,
+    as_json: bool,
+    batch_size: int,
+) -> _Tally:
+    tally = _Tally()
+    progress = _Progress(None if as_json else size)
+    progress.enabled = progress.enabled and not as_json
+    last_line = 0
+    try:
+        for decision in app.ingest_many(workspace, lines, batch_size=batch_size):
+            last_line = lines.pending.popleft()
+            tally.add(decision)
+            if as_json:
+                _echo_json({"line": last_line, **decision.as_dict()})
+            elif not lines.pending:  # the end of a committed batch
+                progress.update(tally.total, lines.bytes_read)
+    except KeyboardInterrupt:
+        progress.done()
+        click.echo(
+            f"interrupted: the {tally.total} decisions reported (input lines up to "
+            f"{last_line}) are recorded; the batch in progress may or may not be",
+            err=True,
+        )
+        ctx.exit(130)
+    progress.done()
+    return tally
+
+
+# -- identifier and country -------------------------------------------------------
+
+
+def _listed(ids: Any) -> str:
+    shown = [str(i) for i in list(ids)[:LIST_LIMIT]]
+    more = len(ids) - len(shown)
+    return ", ".join(shown) + (f", ... and {more} more (--json lists all)" if more else "")
+
+
+def _echo_report(report: RebuildReport, dry_run: bool, change: str) -> None:
+    if dry_run:
+        click.echo(f"Dry run, nothing recorded. {change} would give:")
+    else:
+        click.echo(f"Recorded. {change} gives:")
+    click.echo(f"  workspace    {report.workspace}")
+    click.echo(f"  identifier   {report.identifier} ({report.identifier_type})")
+    click.echo(f"  generation   {report.generation}")
+    click.echo(f"  leads        {report.leads}")
+    click.echo(f"  indexed      {report.indexed}")
+    click.echo(f"  unreachable  {len(report.unreachable)}")
+    if report.unreachable:
+        click.echo(
+            f"    no usable {report.identifier} value, so no payload can match them: "
+            f"{_listed(report.unreachable)}"
+        )
+    click.echo(f"  collisions   {len(report.collisions)}")
+    for collision in report.collisions[:LIST_LIMIT]:
+        click.echo(
+            f"    key {collision.key}: matches {collision.winner} (created first); "
+            f"not matched: {_listed(collision.others)}"
+        )
+    if len(report.collisions) > LIST_LIMIT:
+        click.echo(f"    ... and {len(report.collisions) - LIST_LIMIT} more (--json lists all)")
+
+
+def _report(report: RebuildReport, dry_run: bool, as_json: bool, change: str) -> None:
+    if as_json:
+        _echo_json({**report.as_dict(), "dry_run": dry_run})
+    else:
+        _echo_report(report, dry_run, change)
+
+
+@main.group()
+def identifier() -> None:
+    """Change the lead identifier field."""
+
+
+@identifier.command("set")
+@click.argument("field")
+@workspace_option
+@store_option
+@dry_run_option
+@json_option
+@click.pass_context
+def identifier_set(
+    ctx: click.Context, field: str, workspace: str, dry_run: bool, as_json: bool
+) -> None:
+    """Make FIELD the lead identifier and rebuild the identifier index."""
+    report = _app(ctx).change_identifier(workspace, field, dry_run=dry_run)
+    _report(report, dry_run, as_json, f"Identifier {field!r}")
+
+
+@main.group()
+def country() -> None:
+    """Change the default country for phone numbers."""
+
+
+@country.command("set")
+@click.argument("country_code", metavar="CC")
+@workspace_option
+@store_option
+@dry_run_option
+@json_option
+@click.pass_context
+def country_set(
+    ctx: click.Context, country_code: str, workspace: str, dry_run: bool, as_json: bool
+) -> None:
+    """Make CC (ISO 3166 alpha-2) the default country and rebuild the index."""
+    report = _app(ctx).change_country(workspace, country_code, dry_run=dry_run)
+    _report(report, dry_run, as_json, f"Default country {country_code!r}")
+
+
+# -- lookup -----------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("value")
+@workspace_option
+@store_option
+@json_option
+@click.pass_context
+def lookup(ctx: click.Context, value: str, workspace: str, as_json: bool) -> None:
+    """Find the lead whose identifier matches VALUE, in any spelling (exit 1 if none)."""
+    app = _app(ctx)
+    try:
+        lead = app.lookup(workspace, value)
+    except UnusableValue as error:
+        config = app.workspace(workspace).config
+        raise CliError(
+            f"cannot look up {value!r} as a {config.identifier_type} "
+            f"({config.identifier}): {error.reason}"
+        ) from error
+    if lead is None:
+        config = app.workspace(workspace).config
+        key = identifier_key(config.identifier_type, value, config.country)
+        _not_found(
+            f"no lead matches {value!r} in workspace {workspace!r} "
+            f"(key {key}, identifier {config.identifier})"
+        )
+    if as_json:
+        _echo_json(lead.as_dict())
+        return
+    click.echo(f"lead_id  {lead.lead_id}")
+    click.echo(f"key      {lead.key}")
+    click.echo("fields")
+    width = max((len(api) for api in lead.fields), default=0)
+    for api, stored in lead.fields.items():
+        shown = stored if isinstance(stored, str) else json.dumps(stored, ensure_ascii=False)
+        click.echo(f"  {api:<{width}}  {shown}")
+
+
+def _not_found(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    raise click.exceptions.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
