@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -25,6 +26,7 @@ from leadkey.projections.identifier_index import (
 
 from .stores import store_env
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: How many times a batch is re-decided after another writer got in first.
 MAX_ATTEMPTS = 20
 
@@ -284,12 +286,19 @@ class Leadkey(Application):
 
 
 def _payload_text(payload: Any) -> str:
-    """The exact text recorded for a payload: JSON text as given, or JSON of an object."""
-    if isinstance(payload, str):
-        return payload
+    """The text recorded for a payload: JSON text as given, or JSON of an object.
+
+    Text that is not valid Unicode (bytes that are not UTF-8, unpaired surrogates) is
+    recorded with backslash escapes, which the decision then reports as malformed.
+    """
     if isinstance(payload, bytes | bytearray):
         return bytes(payload).decode("utf-8", errors="backslashreplace")
-    try:
-        return json.dumps(payload, ensure_ascii=False)
-    except (TypeError, ValueError) as error:
-        return f"<not JSON: {error}: {payload!r:.200}>"
+    if not isinstance(payload, str):
+        try:
+            text = json.dumps(payload, ensure_ascii=False)
+        except (TypeError, ValueError) as error:
+            return f"<not JSON: {error}: {payload!r:.200}>"
+        return json.dumps(payload) if _SURROGATE.search(text) else text
+    if _SURROGATE.search(payload):
+        return payload.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return payload

@@ -4,15 +4,19 @@ the identifier index and one raw payload."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from .field_types import FieldRejected, FieldType, coerce
+from .field_types import IDENTIFIER_TYPES, FieldRejected, FieldType, coerce
 from .lead import lead_id
 from .normalization import NORMALIZER_VERSIONS, UnusableValue, email_key, phone_key, text_key
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Outcome(StrEnum):
@@ -59,7 +63,7 @@ class Decision:
     reason: DropReason | None = None
     message: str | None = None
     applied: dict[str, Any] = field(default_factory=dict)
-    keys: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str | None] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
     ignored: dict[str, str] = field(default_factory=dict)
     config: MatchConfig | None = None
@@ -127,6 +131,13 @@ def decide(
         body = json.loads(payload)
     except (ValueError, RecursionError) as error:
         return _drop(payload, config, DropReason.PAYLOAD_MALFORMED, f"not valid JSON: {error}")
+    if _SURROGATE_ESCAPE.search(payload) and _has_lone_surrogate(body):
+        return _drop(
+            payload,
+            config,
+            DropReason.PAYLOAD_MALFORMED,
+            "the payload escapes an unpaired surrogate (\\udXXX): not valid Unicode text",
+        )
     fields = body.get("fields") if isinstance(body, dict) else None
     if not isinstance(fields, dict):
         return _drop(
@@ -156,7 +167,7 @@ def decide(
 
     existing = lookup(key)
     applied: dict[str, Any] = {}
-    keys: dict[str, str] = {}
+    keys: dict[str, str | None] = {}
     rejected: dict[str, str] = {}
     ignored: dict[str, str] = {}
     for api_name, raw in fields.items():
@@ -174,8 +185,8 @@ def decide(
                 rejected[api_name] = str(error)
                 continue
             applied[api_name] = value.stored
-            if value.key is not None:
-                keys[api_name] = value.key
+            if field_type in IDENTIFIER_TYPES:
+                keys[api_name] = value.key  # None: this lead has no key for the field now
     if actions:
         ignored["actions"] = (
             f"{len(actions)} action(s) kept in the recorded payload, not applied: "
@@ -193,6 +204,16 @@ def decide(
         ignored=ignored,
         config=config,
     )
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
 
 
 def _drop(payload: str, config: MatchConfig | None, reason: DropReason, message: str) -> Decision:

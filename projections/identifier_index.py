@@ -119,7 +119,7 @@ class WorkspaceIndex:
             self.report = self.plan(config.identifier, config.generation)[1]
 
     def lead_recorded(
-        self, lead: UUID, version: int, keys: dict[str, str], key: str | None
+        self, lead: UUID, version: int, keys: dict[str, str | None], key: str | None
     ) -> None:
         if version == 1:
             self.versions[lead] = 1
@@ -128,7 +128,10 @@ class WorkspaceIndex:
         else:
             self.versions[lead] = version
         for field, value in keys.items():
-            self.candidates.setdefault(field, {})[lead] = value
+            if value is None:
+                self.candidates.get(field, {}).pop(lead, None)
+            else:
+                self.candidates.setdefault(field, {})[lead] = value
 
 
 class IndexView(POPOTrackingRecorder):
@@ -180,7 +183,7 @@ class IndexView(POPOTrackingRecorder):
         workspace: UUID,
         lead: UUID,
         version: int,
-        keys: dict[str, str],
+        keys: dict[str, str | None],
         key: str | None,
         tracking: Tracking,
     ) -> None:
