@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from .field_types import IDENTIFIER_TYPES, FieldRejected, FieldType, coerce
+from .field_types import IDENTIFIER_TYPES, FieldRejected, FieldType, FieldValue, coerce
 from .lead import lead_id
 from .normalization import NORMALIZER_VERSIONS, UnusableValue, email_key, phone_key, text_key
 
@@ -104,15 +104,24 @@ class Decision:
         return record
 
 
+def identifier_value(field_type: FieldType, raw: object, country: str) -> FieldValue:
+    """The value to store and the matching key of an identifier; raises ``UnusableValue``."""
+    if field_type is FieldType.PHONE:
+        key = phone_key(raw, country)
+        return FieldValue(key, key)
+    if field_type is FieldType.EMAIL:
+        email = email_key(raw)
+        return FieldValue(email.display, email.key)
+    if field_type is FieldType.TEXT:
+        return FieldValue(raw, text_key(raw))
+    raise UnusableValue(f"a {field_type} field cannot be the lead identifier")
+
+
 def identifier_key(field_type: FieldType, raw: object, country: str) -> str:
     """The matching key of an identifier value; raises ``UnusableValue``."""
-    if field_type is FieldType.PHONE:
-        return phone_key(raw, country)
-    if field_type is FieldType.EMAIL:
-        return email_key(raw).key
-    if field_type is FieldType.TEXT:
-        return text_key(raw)
-    raise UnusableValue(f"a {field_type} field cannot be the lead identifier")
+    key = identifier_value(field_type, raw, country).key
+    assert key is not None
+    return key
 
 
 def decide(
@@ -160,11 +169,13 @@ def decide(
             f"no value for the lead identifier field {identifier!r}",
         )
     try:
-        key = identifier_key(config.identifier_type, raw_identifier, config.country)
+        matched = identifier_value(config.identifier_type, raw_identifier, config.country)
     except UnusableValue as error:
         reason = DropReason.IDENTIFIER_EMPTY if error.empty else DropReason.IDENTIFIER_UNUSABLE
         return _drop(payload, config, reason, f"identifier {identifier!r}: {error.reason}")
 
+    key = matched.key
+    assert key is not None
     existing = lookup(key)
     applied: dict[str, Any] = {}
     keys: dict[str, str | None] = {}
@@ -174,19 +185,23 @@ def decide(
         field_type = config.fields.get(api_name)
         if field_type is None:
             ignored[api_name] = "not a field of this workspace"
-        elif raw is None:
+            continue
+        if raw is None:
             ignored[api_name] = "null means not supplied"
-        elif api_name == identifier and existing is not None:
-            continue  # the match key: a lead's identifier value never changes
+            continue
+        if api_name == identifier:
+            if existing is not None:
+                continue  # the match key: a lead's identifier value never changes
+            value = matched
         else:
             try:
                 value = coerce(field_type, raw, country=config.country, timezone=config.timezone)
             except FieldRejected as error:
                 rejected[api_name] = str(error)
                 continue
-            applied[api_name] = value.stored
-            if field_type in IDENTIFIER_TYPES:
-                keys[api_name] = value.key  # None: this lead has no key for the field now
+        applied[api_name] = value.stored
+        if field_type in IDENTIFIER_TYPES:
+            keys[api_name] = value.key  # None: this lead has no key for the field now
     if actions:
         ignored["actions"] = (
             f"{len(actions)} action(s) kept in the recorded payload, not applied: "
