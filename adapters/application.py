@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
+from multiprocessing import get_context
 from threading import RLock
 from typing import Any
 from uuid import UUID
@@ -14,7 +17,15 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Recording
 
-from leadkey.domain.decisions import Decision, Outcome, decide, identifier_key
+from leadkey.domain.decisions import (
+    Decision,
+    MatchConfig,
+    Outcome,
+    Prepared,
+    conclude,
+    identifier_key,
+    prepare,
+)
 from leadkey.domain.lead import DroppedPayload, Lead
 from leadkey.domain.workspace import ConfigurationError, Workspace, workspace_id
 from leadkey.projections.identifier_index import (
@@ -177,24 +188,57 @@ class Leadkey(Application):
         return next(self.ingest_many(workspace, [Submission(payload, source)]))
 
     def ingest_many(
-        self, workspace: str, payloads: Iterable[Any], *, batch_size: int = 1000
+        self,
+        workspace: str,
+        payloads: Iterable[Any],
+        *,
+        batch_size: int = 1000,
+        workers: int = 0,
     ) -> Iterator[Decision]:
         """Decide and record payloads in order, committing ``batch_size`` at a time.
 
         Items are payloads or :class:`Submission`\\ s.  Decisions are yielded only
         once their batch is committed, so every yielded decision is durable.
+
+        With ``workers`` > 0, that many processes parse and normalize the next batches
+        (:func:`prepare`, a pure function) while this one matches and records; the
+        decisions are the same as without them.
         """
         items = iter(payloads)
-        while batch := list(islice(items, batch_size)):
-            yield from self._ingest_batch(workspace, batch)
+        batches = iter(lambda: _batch(items, batch_size), None)
+        if workers <= 0:
+            for submissions, texts in batches:
+                yield from self._ingest_batch(workspace, submissions, texts, None)
+            return
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            ahead: deque[tuple[list[Submission], list[str], Future[Any]]] = deque()
+            for submissions, texts in batches:
+                config = self._config(workspace)
+                ahead.append((submissions, texts, pool.submit(_prepare_batch, config, texts)))
+                if len(ahead) > workers:
+                    submissions, texts, future = ahead.popleft()
+                    yield from self._ingest_batch(workspace, submissions, texts, future.result())
+            while ahead:
+                submissions, texts, future = ahead.popleft()
+                yield from self._ingest_batch(workspace, submissions, texts, future.result())
 
-    def _ingest_batch(self, workspace: str, batch: Sequence[Any]) -> list[Decision]:
-        submissions = [s if isinstance(s, Submission) else Submission(s) for s in batch]
-        texts = [_payload_text(s.payload) for s in submissions]
+    def _config(self, workspace: str) -> MatchConfig | None:
+        with self._lock:
+            self.index.catch_up(self)
+            index = self.index.view.workspace(workspace)
+            return index.config if index else None
+
+    def _ingest_batch(
+        self,
+        workspace: str,
+        submissions: Sequence[Submission],
+        texts: Sequence[str],
+        prepared: tuple[MatchConfig | None, list[tuple[Any, ...]]] | None,
+    ) -> list[Decision]:
         with self._lock:
             for _ in range(MAX_ATTEMPTS):
                 self.index.catch_up(self)
-                decisions, events = self._decide(workspace, submissions, texts)
+                decisions, events = self._decide(workspace, submissions, texts, prepared)
                 try:
                     self._save_and_index(*events)
                 except IntegrityError:
@@ -203,7 +247,11 @@ class Leadkey(Application):
         raise ConcurrencyError("a batch kept conflicting with other writers")
 
     def _decide(
-        self, workspace: str, submissions: Sequence[Submission], texts: Sequence[str]
+        self,
+        workspace: str,
+        submissions: Sequence[Submission],
+        texts: Sequence[str],
+        prepared: tuple[MatchConfig | None, list[tuple[Any, ...]]] | None,
     ) -> tuple[list[Decision], list[Any]]:
         index = self.index.view.workspace(workspace)
         config = index.config if index else None
@@ -216,10 +264,15 @@ class Leadkey(Application):
                 found = index.lookup(key)
             return found
 
+        if prepared is not None and prepared[0] == config:
+            wires = zip(texts, prepared[1], strict=True)
+            ready = [_from_wire(config, text, wire) for text, wire in wires]
+        else:  # prepared elsewhere under a configuration no longer in force (or not at all)
+            ready = [prepare(config, text) for text in texts]
         decisions: list[Decision] = []
         events: list[Any] = []
-        for submission, text in zip(submissions, texts, strict=True):
-            decision = decide(config, text, lookup)
+        for submission, item in zip(submissions, ready, strict=True):
+            decision = conclude(item, lookup)
             record = decision.record(submission.source)
             if decision.outcome is Outcome.CREATED:
                 assert config is not None and decision.key and decision.lead_id
@@ -283,6 +336,33 @@ class Leadkey(Application):
     def lead(self, lead_id: UUID) -> Lead:
         """The lead with that id (raises ``AggregateNotFoundError``)."""
         return self.repository.get(lead_id)
+
+
+def _batch(items: Iterator[Any], size: int) -> tuple[list[Submission], list[str]] | None:
+    submissions = [s if isinstance(s, Submission) else Submission(s) for s in islice(items, size)]
+    return (submissions, [_payload_text(s.payload) for s in submissions]) if submissions else None
+
+
+def _prepare_batch(
+    config: MatchConfig | None, texts: list[str]
+) -> tuple[MatchConfig | None, list[tuple[Any, ...]]]:
+    """Prepare texts in a worker process; the result travels back as plain tuples."""
+    wire = []
+    for text in texts:
+        p = prepare(config, text)
+        dropped = p.dropped
+        drop = (dropped.reason, dropped.message) if dropped is not None else None
+        wire.append((drop, p.key, p.applied, p.keys, p.rejected, p.ignored))
+    return config, wire
+
+
+def _from_wire(config: MatchConfig | None, text: str, wire: tuple[Any, ...]) -> Prepared:
+    drop, key, applied, keys, rejected, ignored = wire
+    if drop is not None:
+        reason, message = drop
+        dropped = Decision(Outcome.DROPPED, text, reason=reason, message=message, config=config)
+        return Prepared(text, config, dropped)
+    return Prepared(text, config, None, key, applied, keys, rejected, ignored)
 
 
 def _payload_text(payload: Any) -> str:

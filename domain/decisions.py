@@ -124,6 +124,24 @@ def identifier_key(field_type: FieldType, raw: object, country: str) -> str:
     return key
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A payload parsed and normalized under ``config``: all that is left is the match.
+
+    ``dropped`` is set when the payload is dropped whatever the index holds.  Otherwise
+    ``applied`` and ``keys`` include the identifier field, as for a created lead.
+    """
+
+    payload: str
+    config: MatchConfig | None
+    dropped: Decision | None = None
+    key: str | None = None
+    applied: dict[str, Any] = field(default_factory=dict)
+    keys: dict[str, str | None] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+    ignored: dict[str, str] = field(default_factory=dict)
+
+
 def decide(
     config: MatchConfig | None,
     payload: str,
@@ -134,6 +152,12 @@ def decide(
     ``lookup`` maps a normalized key to the lead that holds it under the identifier
     in force (or None).  ``config`` is None for a workspace that does not exist.
     """
+    return conclude(prepare(config, payload), lookup)
+
+
+def prepare(config: MatchConfig | None, payload: str) -> Prepared:
+    """Parse ``payload`` and normalize every value under ``config`` (the costly, index-free
+    half of :func:`decide`)."""
     if config is None:
         return _drop(payload, None, DropReason.UNKNOWN_WORKSPACE, "no such workspace")
     try:
@@ -174,9 +198,6 @@ def decide(
         reason = DropReason.IDENTIFIER_EMPTY if error.empty else DropReason.IDENTIFIER_UNUSABLE
         return _drop(payload, config, reason, f"identifier {identifier!r}: {error.reason}")
 
-    key = matched.key
-    assert key is not None
-    existing = lookup(key)
     applied: dict[str, Any] = {}
     keys: dict[str, str | None] = {}
     rejected: dict[str, str] = {}
@@ -190,8 +211,6 @@ def decide(
             ignored[api_name] = "null means not supplied"
             continue
         if api_name == identifier:
-            if existing is not None:
-                continue  # the match key: a lead's identifier value never changes
             value = matched
         else:
             try:
@@ -207,16 +226,32 @@ def decide(
             f"{len(actions)} action(s) kept in the recorded payload, not applied: "
             "leadkey does not keep lead timelines yet"
         )
-    outcome = Outcome.CREATED if existing is None else Outcome.UPDATED
+    return Prepared(payload, config, None, matched.key, applied, keys, rejected, ignored)
+
+
+def conclude(prepared: Prepared, lookup: Callable[[str], UUID | None]) -> Decision:
+    """Finish a prepared payload: the lead its key matches is updated, else one is created.
+
+    An existing lead's identifier value never changes: another spelling only matches.
+    """
+    if prepared.dropped is not None:
+        return prepared.dropped
+    config, key = prepared.config, prepared.key
+    assert config is not None and key is not None
+    existing = lookup(key)
+    applied, keys = prepared.applied, prepared.keys
+    if existing is not None:
+        applied = {k: v for k, v in applied.items() if k != config.identifier}
+        keys = {k: v for k, v in keys.items() if k != config.identifier}
     return Decision(
-        outcome=outcome,
-        payload=payload,
+        outcome=Outcome.CREATED if existing is None else Outcome.UPDATED,
+        payload=prepared.payload,
         lead_id=existing or lead_id(config.workspace_id, config.generation, key),
         key=key,
         applied=applied,
         keys=keys,
-        rejected=rejected,
-        ignored=ignored,
+        rejected=prepared.rejected,
+        ignored=prepared.ignored,
         config=config,
     )
 
@@ -231,7 +266,8 @@ def _has_lone_surrogate(value: object) -> bool:
     return False
 
 
-def _drop(payload: str, config: MatchConfig | None, reason: DropReason, message: str) -> Decision:
-    return Decision(
+def _drop(payload: str, config: MatchConfig | None, reason: DropReason, message: str) -> Prepared:
+    decision = Decision(
         outcome=Outcome.DROPPED, payload=payload, reason=reason, message=message, config=config
     )
+    return Prepared(payload, config, dropped=decision)
