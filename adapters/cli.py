@@ -470,8 +470,17 @@ def _echo_summary(tally: _Tally, workspace: str, source: str, store: str) -> Non
     type=click.IntRange(min=1),
     help="Payloads decided and committed together.",
 )
+@click.option(
+    "--workers",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Extra processes that parse and normalize payloads ahead (for large inputs).",
+)
 @click.pass_context
-def ingest(ctx: click.Context, file: str, workspace: str, as_json: bool, batch_size: int) -> None:
+def ingest(
+    ctx: click.Context, file: str, workspace: str, as_json: bool, batch_size: int, workers: int
+) -> None:
     """Create or update leads from FILE, JSON Lines of Async API bodies
     ({"fields": {...}, "actions": [...]}); "-" (the default) reads stdin.
 
@@ -486,7 +495,8 @@ def ingest(ctx: click.Context, file: str, workspace: str, as_json: bool, batch_s
         _ensure_workspace(app, workspace)
         if name == "-" and stream.isatty():
             click.echo("leadkey: reading JSON Lines from the terminal (end with Ctrl-D)", err=True)
-        tally = _ingest(ctx, app, workspace, _Lines(stream, name), size, as_json, batch_size)
+        lines = _Lines(stream, name)
+        tally = _ingest(ctx, app, workspace, lines, size, as_json, batch_size, workers)
     finally:
         if name != "-":
             stream.close()
@@ -502,18 +512,20 @@ def _ingest(
     size: int | None,
     as_json: bool,
     batch_size: int,
+    workers: int,
 ) -> _Tally:
     tally = _Tally()
     progress = _Progress(None if as_json else size)
     progress.enabled = progress.enabled and not as_json
     last_line = 0
     try:
-        for decision in app.ingest_many(workspace, lines, batch_size=batch_size):
+        decisions = app.ingest_many(workspace, lines, batch_size=batch_size, workers=workers)
+        for decision in decisions:
             last_line = lines.pending.popleft()
             tally.add(decision)
             if as_json:
                 _echo_json({"line": last_line, **decision.as_dict()})
-            elif not lines.pending:  # the end of a committed batch
+            else:
                 progress.update(tally.total, lines.bytes_read)
     except KeyboardInterrupt:
         progress.done()

@@ -5,7 +5,8 @@ Run:  python bench/ingest_bench.py [--payloads 200000] [--leads 1000000]
 Prints, for synthetic Async API payloads (several spellings per lead, ~3 % without
 a usable identifier):
 - ingest payloads/s in memory and on SQLite (batches of --batch, each one durable
-  commit: a decision is yielded only after its batch is committed);
+  commit: a decision is yielded only after its batch is committed), without and
+  with one worker process preparing batches ahead;
 - identifier-switch rebuild seconds for --leads leads (in-memory candidates);
 - start-up rebuild seconds of the index from an in-memory log of --leads leads;
 - bytes per indexed lead: the key -> lead index alone, and the whole projection.
@@ -71,13 +72,15 @@ def clear_caches() -> None:
     _email_cached.cache_clear()
 
 
-def ingest_rate(store: str, lines: list[str], batch: int) -> tuple[float, dict[str, int]]:
+def ingest_rate(
+    store: str, lines: list[str], batch: int, workers: int
+) -> tuple[float, dict[str, int]]:
     clear_caches()
     app = Leadkey(store)
     app.create_workspace("bench")
     counts = dict.fromkeys(("created", "updated", "dropped"), 0)
     started = time.perf_counter()
-    for decision in app.ingest_many("bench", lines, batch_size=batch):
+    for decision in app.ingest_many("bench", lines, batch_size=batch, workers=workers):
         counts[decision.outcome] += 1
     elapsed = time.perf_counter() - started
     app.close()
@@ -125,13 +128,19 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
 
     lines = payloads(args.payloads)
-    memory_rate, counts = ingest_rate("memory:", lines, args.batch)
-    print(f"payloads: {len(lines):,} -> {counts}")
-    print(f"ingest, in memory:  {memory_rate:,.0f} payloads/s")
-    with tempfile.TemporaryDirectory() as folder:
-        store = f"sqlite:///{folder}/bench.db"
-        sqlite_rate, _ = ingest_rate(store, lines, args.batch)
-    print(f"ingest, SQLite:     {sqlite_rate:,.0f} payloads/s (commit every {args.batch})")
+    for workers in (0, 1):
+        label = f"{workers} worker process" + ("" if workers == 1 else "es")
+        memory_rate, counts = ingest_rate("memory:", lines, args.batch, workers)
+        if workers == 0:
+            print(f"payloads: {len(lines):,} -> {counts}")
+        print(f"ingest, in memory, {label}: {memory_rate:,.0f} payloads/s")
+        with tempfile.TemporaryDirectory() as folder:
+            store = f"sqlite:///{folder}/bench.db"
+            sqlite_rate, _ = ingest_rate(store, lines, args.batch, workers)
+        print(
+            f"ingest, SQLite, {label}: {sqlite_rate:,.0f} payloads/s "
+            f"(one durable commit per {args.batch})"
+        )
 
     app = seeded_app(args.leads)
     gc.collect()
