@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
-from multiprocessing import get_context
 from threading import RLock
 from typing import Any
 from uuid import UUID
@@ -21,7 +18,6 @@ from leadkey.domain.decisions import (
     Decision,
     MatchConfig,
     Outcome,
-    Prepared,
     conclude,
     identifier_key,
     prepare,
@@ -35,6 +31,7 @@ from leadkey.projections.identifier_index import (
     WorkspaceIndex,
 )
 
+from .preparers import Preparers, Wire, from_wire
 from .stores import store_env
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -210,17 +207,10 @@ class Leadkey(Application):
             for submissions, texts in batches:
                 yield from self._ingest_batch(workspace, submissions, texts, None)
             return
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            ahead: deque[tuple[list[Submission], list[str], Future[Any]]] = deque()
-            for submissions, texts in batches:
-                config = self._config(workspace)
-                ahead.append((submissions, texts, pool.submit(_prepare_batch, config, texts)))
-                if len(ahead) > workers:
-                    submissions, texts, future = ahead.popleft()
-                    yield from self._ingest_batch(workspace, submissions, texts, future.result())
-            while ahead:
-                submissions, texts, future = ahead.popleft()
-                yield from self._ingest_batch(workspace, submissions, texts, future.result())
+        with Preparers(workers) as preparers:
+            ahead = preparers.pipeline(batches, lambda: self._config(workspace))
+            for submissions, texts, prepared in ahead:
+                yield from self._ingest_batch(workspace, submissions, texts, prepared)
 
     def _config(self, workspace: str) -> MatchConfig | None:
         with self._lock:
@@ -233,7 +223,7 @@ class Leadkey(Application):
         workspace: str,
         submissions: Sequence[Submission],
         texts: Sequence[str],
-        prepared: tuple[MatchConfig | None, list[tuple[Any, ...]]] | None,
+        prepared: Wire | None,
     ) -> list[Decision]:
         with self._lock:
             for _ in range(MAX_ATTEMPTS):
@@ -251,7 +241,7 @@ class Leadkey(Application):
         workspace: str,
         submissions: Sequence[Submission],
         texts: Sequence[str],
-        prepared: tuple[MatchConfig | None, list[tuple[Any, ...]]] | None,
+        prepared: Wire | None,
     ) -> tuple[list[Decision], list[Any]]:
         index = self.index.view.workspace(workspace)
         config = index.config if index else None
@@ -266,7 +256,7 @@ class Leadkey(Application):
 
         if prepared is not None and prepared[0] == config:
             wires = zip(texts, prepared[1], strict=True)
-            ready = [_from_wire(config, text, wire) for text, wire in wires]
+            ready = [from_wire(config, text, wire) for text, wire in wires]
         else:  # prepared elsewhere under a configuration no longer in force (or not at all)
             ready = [prepare(config, text) for text in texts]
         decisions: list[Decision] = []
@@ -341,28 +331,6 @@ class Leadkey(Application):
 def _batch(items: Iterator[Any], size: int) -> tuple[list[Submission], list[str]] | None:
     submissions = [s if isinstance(s, Submission) else Submission(s) for s in islice(items, size)]
     return (submissions, [_payload_text(s.payload) for s in submissions]) if submissions else None
-
-
-def _prepare_batch(
-    config: MatchConfig | None, texts: list[str]
-) -> tuple[MatchConfig | None, list[tuple[Any, ...]]]:
-    """Prepare texts in a worker process; the result travels back as plain tuples."""
-    wire = []
-    for text in texts:
-        p = prepare(config, text)
-        dropped = p.dropped
-        drop = (dropped.reason, dropped.message) if dropped is not None else None
-        wire.append((drop, p.key, p.applied, p.keys, p.rejected, p.ignored))
-    return config, wire
-
-
-def _from_wire(config: MatchConfig | None, text: str, wire: tuple[Any, ...]) -> Prepared:
-    drop, key, applied, keys, rejected, ignored = wire
-    if drop is not None:
-        reason, message = drop
-        dropped = Decision(Outcome.DROPPED, text, reason=reason, message=message, config=config)
-        return Prepared(text, config, dropped)
-    return Prepared(text, config, None, key, applied, keys, rejected, ignored)
 
 
 def _payload_text(payload: Any) -> str:

@@ -1,0 +1,98 @@
+"""Worker processes that prepare payload batches (parse + normalize) ahead of matching.
+
+Each worker has at most one request in flight, sent and received by the calling
+thread itself: no helper threads compete with the matching loop for the GIL, and
+neither side can block the other on a full pipe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import suppress
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
+from typing import Any
+
+from leadkey.domain.decisions import Decision, MatchConfig, Outcome, Prepared, prepare
+
+#: A prepared batch as it travels between processes: the configuration it was prepared
+#: under, and one plain tuple per payload.
+Wire = tuple[MatchConfig | None, list[tuple[Any, ...]]]
+
+
+def prepare_batch(config: MatchConfig | None, texts: list[str]) -> Wire:
+    """Prepare ``texts`` under ``config``, as plain tuples (cheap to send)."""
+    wire = []
+    for text in texts:
+        p = prepare(config, text)
+        dropped = p.dropped
+        drop = (dropped.reason, dropped.message) if dropped is not None else None
+        wire.append((drop, p.key, p.applied, p.keys, p.rejected, p.ignored))
+    return config, wire
+
+
+def from_wire(config: MatchConfig | None, text: str, item: tuple[Any, ...]) -> Prepared:
+    """The :class:`Prepared` payload that one tuple of :func:`prepare_batch` stands for."""
+    drop, key, applied, keys, rejected, ignored = item
+    if drop is not None:
+        reason, message = drop
+        dropped = Decision(Outcome.DROPPED, text, reason=reason, message=message, config=config)
+        return Prepared(text, config, dropped)
+    return Prepared(text, config, None, key, applied, keys, rejected, ignored)
+
+
+def _serve(connection: Connection) -> None:
+    while (request := connection.recv()) is not None:
+        connection.send(prepare_batch(*request))
+
+
+class Preparers:
+    """``count`` worker processes; use as a context manager."""
+
+    def __init__(self, count: int) -> None:
+        context = get_context("spawn")
+        self._connections: list[Connection] = []
+        self._processes = []
+        for _ in range(count):
+            mine, theirs = context.Pipe()
+            process = context.Process(target=_serve, args=(theirs,), daemon=True)
+            process.start()
+            theirs.close()
+            self._connections.append(mine)
+            self._processes.append(process)
+
+    def __enter__(self) -> Preparers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for connection in self._connections:
+            with suppress(OSError):
+                connection.send(None)
+            connection.close()
+        for process in self._processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+
+    def pipeline(
+        self, batches: Iterator[tuple[Any, list[str]]], config: Any
+    ) -> Iterator[tuple[Any, list[str], Wire | None]]:
+        """Yield ``(batch, texts, prepared)`` in order; ``config()`` gives the
+        configuration to prepare under when a batch is sent.  ``prepared`` is None
+        if a worker failed (the caller prepares that batch itself)."""
+        in_flight: list[tuple[Any, list[str], Connection]] = []
+        for connection in self._connections:
+            if (batch := next(batches, None)) is None:
+                break
+            connection.send((config(), batch[1]))
+            in_flight.append((batch[0], batch[1], connection))
+        while in_flight:
+            items, texts, connection = in_flight.pop(0)
+            try:
+                prepared: Wire | None = connection.recv()
+            except (EOFError, OSError):
+                prepared = None
+            if prepared is not None and (batch := next(batches, None)) is not None:
+                connection.send((config(), batch[1]))
+                in_flight.append((batch[0], batch[1], connection))
+            yield items, texts, prepared
