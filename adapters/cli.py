@@ -420,6 +420,7 @@ class _Tally:
         self.reasons: Counter[str] = Counter()
         self.ignored: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
+        self.with_actions = 0
 
     def add(self, decision: Decision) -> None:
         self.outcomes[str(decision.outcome)] += 1
@@ -429,6 +430,7 @@ class _Tally:
             api for api, why in decision.ignored.items() if why.startswith("not a field")
         )
         self.rejected.update(decision.rejected.keys())
+        self.with_actions += "actions" in decision.ignored
 
     @property
     def total(self) -> int:
@@ -453,6 +455,11 @@ def _echo_summary(tally: _Tally, workspace: str, source: str, store: str) -> Non
         listed = ", ".join(f"{api} ({n})" for api, n in sorted(tally.ignored.items()))
         click.echo(f"Ignored, not fields of {workspace!r}: {listed}")
         click.echo("  (define one with: leadkey field add API_NAME TYPE)")
+    if tally.with_actions:
+        click.echo(
+            f"Actions kept in the record, not applied (no lead timelines yet): "
+            f"{tally.with_actions} payload(s)"
+        )
     click.echo(
         f"All {tally.total} decisions are durably recorded in {store} (--json shows each one)."
     )
