@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -19,6 +18,7 @@ from leadkey.domain.decisions import (
     MatchConfig,
     Outcome,
     conclude,
+    has_unpaired_surrogate,
     identifier_key,
     prepare,
 )
@@ -34,7 +34,6 @@ from leadkey.projections.identifier_index import (
 from .preparers import Preparers, Wire, from_wire
 from .stores import store_env
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 #: How many times a batch is re-decided after another writer got in first.
 MAX_ATTEMPTS = 20
 
@@ -53,10 +52,26 @@ class ConcurrencyError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """A payload with where it came from (recorded with its decision)."""
+    """A payload with where it came from (recorded with its decision).
+
+    ``source`` maps names to strings, numbers, booleans or None, e.g.
+    ``{"file": "leads.jsonl", "line": 12}``; anything else raises ``TypeError``.
+    """
 
     payload: Any
     source: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        source = self.source
+        if source is None:
+            return
+        if not isinstance(source, Mapping) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str | int | float | bool))
+            for k, v in source.items()
+        ):
+            raise TypeError("a source maps names to strings, numbers, booleans or None")
+        if set(source) == {"_type_", "_data_"}:
+            raise TypeError("a source cannot use exactly the keys '_type_' and '_data_'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +124,7 @@ class Leadkey(Application):
         )
         with self._lock:
             try:
-                self._save_and_index(workspace)
+                self._save_and_index(workspace.collect_events())
             except IntegrityError:
                 self.index.catch_up(self)
                 raise ConfigurationError(f"workspace {name!r} already exists") from None
@@ -158,7 +173,7 @@ class Leadkey(Application):
                 aggregate = self._load(workspace)
                 command(aggregate)
                 try:
-                    self._save_and_index(aggregate)
+                    self._save_and_index(aggregate.collect_events())
                     return
                 except IntegrityError:
                     continue
@@ -230,7 +245,7 @@ class Leadkey(Application):
                 self.index.catch_up(self)
                 decisions, events = self._decide(workspace, submissions, texts, prepared)
                 try:
-                    self._save_and_index(*events)
+                    self._save_and_index(events)
                 except IntegrityError:
                     continue  # another writer got in first: re-decide from the log
                 return decisions
@@ -289,13 +304,8 @@ class Leadkey(Application):
             decisions.append(decision)
         return decisions, events
 
-    def _save_and_index(self, *objs: Any) -> list[Recording]:
-        """Save aggregates or events atomically, then bring the index up to date."""
-        events = [
-            e
-            for obj in objs
-            for e in (obj.collect_events() if hasattr(obj, "collect_events") else [obj])
-        ]
+    def _save_and_index(self, events: Sequence[Any]) -> list[Recording]:
+        """Record events atomically, then bring the index up to date with them."""
         recordings = self.events.put(events)
         position = self.index.position(self)
         ids = [r.notification.id for r in recordings]
@@ -346,7 +356,7 @@ def _payload_text(payload: Any) -> str:
             text = json.dumps(payload, ensure_ascii=False)
         except (TypeError, ValueError) as error:
             return f"<not JSON: {error}: {payload!r:.200}>"
-        return json.dumps(payload) if _SURROGATE.search(text) else text
-    if _SURROGATE.search(payload):
+        return json.dumps(payload) if has_unpaired_surrogate(text) else text
+    if has_unpaired_surrogate(payload):
         return payload.encode("utf-8", errors="backslashreplace").decode("utf-8")
     return payload

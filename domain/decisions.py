@@ -99,7 +99,7 @@ class Decision:
                 applied=self.applied,
                 keys=self.keys,
                 rejected=self.rejected,
-                ignored=self.ignored,
+                ignored=list(self.ignored.items()),
             )
         return record
 
@@ -164,7 +164,7 @@ def prepare(config: MatchConfig | None, payload: str) -> Prepared:
         body = json.loads(payload)
     except (ValueError, RecursionError) as error:
         return _drop(payload, config, DropReason.PAYLOAD_MALFORMED, f"not valid JSON: {error}")
-    if _SURROGATE_ESCAPE.search(payload) and _has_lone_surrogate(body):
+    if _SURROGATE_ESCAPE.search(payload) and has_unpaired_surrogate(body):
         return _drop(
             payload,
             config,
@@ -256,13 +256,20 @@ def conclude(prepared: Prepared, lookup: Callable[[str], UUID | None]) -> Decisi
     )
 
 
-def _has_lone_surrogate(value: object) -> bool:
-    if isinstance(value, str):
-        return _SURROGATE.search(value) is not None
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
+def has_unpaired_surrogate(value: object) -> bool:
+    """Whether a string in ``value`` (a JSON value) holds an unpaired surrogate, which is
+    not Unicode text and cannot be recorded as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 

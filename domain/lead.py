@@ -25,7 +25,9 @@ class Lead(Aggregate):
     Both events carry the decision record (raw payload, identifier field, type,
     default country and generation in force, normalized key, fields applied /
     rejected / ignored, normalizer versions, source) so that any decision can be
-    replayed and explained from the log alone.
+    replayed and explained from the log alone.  ``ignored`` holds ``[name, reason]``
+    pairs: its names come from the payload, and a JSON object keyed by them could
+    read back as a transcoded value.
     """
 
     @staticmethod
@@ -45,7 +47,7 @@ class Lead(Aggregate):
         applied: dict[str, Any],
         keys: dict[str, str | None],
         rejected: dict[str, str],
-        ignored: dict[str, str],
+        ignored: list[tuple[str, str]],
         normalizer: str,
         source: dict[str, Any] | None,
     ) -> None:
@@ -93,7 +95,7 @@ class Lead(Aggregate):
         applied: dict[str, Any],
         keys: dict[str, str | None],
         rejected: dict[str, str],
-        ignored: dict[str, str],
+        ignored: list[tuple[str, str]],
         normalizer: str,
         source: dict[str, Any] | None,
     ) -> None:

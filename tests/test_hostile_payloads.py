@@ -1,0 +1,57 @@
+"""Payloads built to trip the store or the parser still end as recorded decisions, and
+the log they leave can be read back."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadkey.adapters.application import Leadkey, Submission
+from leadkey.domain.decisions import DropReason, Outcome
+from leadkey.projections.identifier_index import index_at
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # names that read back as a transcoded object if stored as a JSON object's keys
+        {"fields": {"phone": "9999999999", "_type_": "uuid_hex", "_data_": "x"}},
+        '{"fields": {"phone": "9999999999", "name": NaN, "rating": Infinity}}',
+        '{"fields": {"phone": "9999999999", "name": "' + "x" * 100_000 + '"}}',
+        '{"fields": {"phone": "9999999999", "phone": "8888888888"}}',  # last one wins
+    ],
+)
+def test_decisions_on_odd_payloads_survive_a_restart(sqlite_url: str, payload: object) -> None:
+    app = Leadkey(sqlite_url)
+    app.create_workspace("w")
+    decision = app.ingest("w", payload)
+    assert decision.outcome is Outcome.CREATED
+    app.close()
+    reopened = Leadkey(sqlite_url)  # start-up reads every event back
+    assert reopened.lookup("w", decision.key).lead_id == decision.lead_id
+    assert index_at(reopened).view.workspace("w").index == reopened.workspace("w").index
+    reopened.close()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"fields": {"phone": "9999999999", "x": ' + "[" * 900 + '"\\ud800"' + "]" * 900 + "}}",
+        '{"fields": {"phone": "9' + "9" * 5000 + '"}}',
+        '{"fields": {"phone": ' + "9" * 5000 + "}}",  # beyond Python's integer parsing limit
+    ],
+)
+def test_pathological_json_is_a_recorded_drop(app: Leadkey, payload: str) -> None:
+    app.create_workspace("w")
+    decision = app.ingest("w", payload)
+    assert decision.outcome is Outcome.DROPPED
+    assert decision.reason in (DropReason.PAYLOAD_MALFORMED, DropReason.IDENTIFIER_UNUSABLE)
+    assert decision.message
+
+
+@pytest.mark.parametrize(
+    "source", [{"when": object()}, {1: "x"}, {"_type_": "uuid_hex", "_data_": "0"}, ["file"]]
+)
+def test_sources_that_cannot_be_recorded_are_refused_up_front(source: object) -> None:
+    with pytest.raises(TypeError):
+        Submission({"fields": {}}, source)  # type: ignore[arg-type]
