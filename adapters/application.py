@@ -14,6 +14,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Recording
 
 from leadkey.domain.decisions import (
+    NOT_TEXT,
     Decision,
     MatchConfig,
     Outcome,
@@ -70,6 +71,10 @@ class Submission:
             for k, v in source.items()
         ):
             raise TypeError("a source maps names to strings, numbers, booleans or None")
+        if has_unpaired_surrogate(dict(source)) or any(
+            isinstance(v, int) and v.bit_length() > 63 for v in source.values()
+        ):
+            raise TypeError("a source holds Unicode text and 64-bit integers only")
         if set(source) == {"_type_", "_data_"}:
             raise TypeError("a source cannot use exactly the keys '_type_' and '_data_'")
 
@@ -216,6 +221,9 @@ class Leadkey(Application):
         (:func:`prepare`, a pure function) while this one matches and records; the
         decisions are the same as without them.
         """
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+        _check_name(workspace)
         items = iter(payloads)
         batches = iter(lambda: _batch(items, batch_size), None)
         if workers <= 0:
@@ -338,6 +346,13 @@ class Leadkey(Application):
         return self.repository.get(lead_id)
 
 
+def _check_name(workspace: object) -> None:
+    if not isinstance(workspace, str):
+        raise TypeError(f"a workspace name is a string, not {type(workspace).__name__}")
+    if has_unpaired_surrogate(workspace):
+        raise UnknownWorkspace(workspace.encode("utf-8", "backslashreplace").decode())
+
+
 def _batch(items: Iterator[Any], size: int) -> tuple[list[Submission], list[str]] | None:
     submissions = [s if isinstance(s, Submission) else Submission(s) for s in islice(items, size)]
     return (submissions, [_payload_text(s.payload) for s in submissions]) if submissions else None
@@ -347,16 +362,19 @@ def _payload_text(payload: Any) -> str:
     """The text recorded for a payload: JSON text as given, or JSON of an object.
 
     Text that is not valid Unicode (bytes that are not UTF-8, unpaired surrogates) is
-    recorded with backslash escapes, which the decision then reports as malformed.
+    recorded behind the :data:`NOT_TEXT` mark, with backslash escapes, and dropped.
     """
     if isinstance(payload, bytes | bytearray):
-        return bytes(payload).decode("utf-8", errors="backslashreplace")
+        try:
+            payload = bytes(payload).decode("utf-8")
+        except UnicodeDecodeError:
+            return NOT_TEXT + bytes(payload).decode("utf-8", errors="backslashreplace")
     if not isinstance(payload, str):
         try:
             text = json.dumps(payload, ensure_ascii=False)
-        except (TypeError, ValueError) as error:
-            return f"<not JSON: {error}: {payload!r:.200}>"
+        except (TypeError, ValueError, RecursionError) as error:
+            return f"<not JSON: {type(error).__name__}: {error}: {payload!r:.200}>"
         return json.dumps(payload) if has_unpaired_surrogate(text) else text
     if has_unpaired_surrogate(payload):
-        return payload.encode("utf-8", errors="backslashreplace").decode("utf-8")
+        return NOT_TEXT + payload.encode("utf-8", errors="backslashreplace").decode("utf-8")
     return payload

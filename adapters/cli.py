@@ -330,6 +330,8 @@ class _Lines:
     def __init__(self, stream: IO[bytes], name: str) -> None:
         self.stream = stream
         self.name = name
+        #: The file name as Unicode text (undecodable bytes of it escaped), for the record.
+        self.source_name = os.fsencode(name).decode("utf-8", errors="backslashreplace")
         self.pending: deque[int] = deque()
         self.bytes_read = 0
 
@@ -349,14 +351,9 @@ class _Lines:
                 line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
             if not line.strip():
                 continue
-            try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError:
-                # Not UTF-8, so not JSON: the \xNN escapes keep the bytes visible in the
-                # record and make the text invalid JSON, so the line is dropped as malformed.
-                text = line.decode("utf-8", errors="backslashreplace")
             self.pending.append(number)
-            yield Submission(text, source={"file": self.name, "line": number})
+            # bytes: a line that is not UTF-8 is recorded escaped and dropped as malformed
+            yield Submission(line, source={"file": self.source_name, "line": number})
 
 
 class _Progress:

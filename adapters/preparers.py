@@ -7,6 +7,7 @@ neither side can block the other on a full pipe.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import suppress
 from multiprocessing import get_context
@@ -77,9 +78,11 @@ class Preparers:
     def pipeline(
         self, batches: Iterator[tuple[Any, list[str]]], config: Any
     ) -> Iterator[tuple[Any, list[str], Wire | None]]:
-        """Yield ``(batch, texts, prepared)`` in order; ``config()`` gives the
-        configuration to prepare under when a batch is sent.  ``prepared`` is None
-        if a worker failed (the caller prepares that batch itself)."""
+        """Yield ``(batch, texts, prepared)`` for every batch, in order; ``config()`` gives
+        the configuration to prepare under when a batch is sent.  ``prepared`` is None
+        when the caller must prepare the batch itself: once any worker fails, no more
+        batches are sent to workers."""
+        broken = False
         in_flight: list[tuple[Any, list[str], Connection]] = []
         for connection in self._connections:
             if (batch := next(batches, None)) is None:
@@ -91,8 +94,15 @@ class Preparers:
             try:
                 prepared: Wire | None = connection.recv()
             except (EOFError, OSError):
-                prepared = None
-            if prepared is not None and (batch := next(batches, None)) is not None:
-                connection.send((config(), batch[1]))
-                in_flight.append((batch[0], batch[1], connection))
+                prepared, broken = None, True
+            if not broken and (batch := next(batches, None)) is not None:
+                try:
+                    connection.send((config(), batch[1]))
+                except OSError:
+                    broken = True
+                    batches = itertools.chain([batch], batches)
+                else:
+                    in_flight.append((batch[0], batch[1], connection))
             yield items, texts, prepared
+        for items, texts in batches:  # left over after a worker failed
+            yield items, texts, None

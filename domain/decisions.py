@@ -155,11 +155,27 @@ def decide(
     return conclude(prepare(config, payload), lookup)
 
 
+#: Starts the recorded text of a payload that was not Unicode text (invalid UTF-8,
+#: unpaired surrogates); the rest shows it with backslash escapes.  No JSON starts so.
+NOT_TEXT = "<not Unicode text> "
+
+
 def prepare(config: MatchConfig | None, payload: str) -> Prepared:
     """Parse ``payload`` and normalize every value under ``config`` (the costly, index-free
-    half of :func:`decide`)."""
+    half of :func:`decide`).  Never raises: what cannot be processed is dropped."""
+    try:
+        return _prepare(config, payload)
+    except Exception as error:  # a defect, not a payload's fault: still one recorded decision
+        message = f"cannot be processed: {type(error).__name__}: {error}"
+        return _drop(payload, config, DropReason.PAYLOAD_MALFORMED, message)
+
+
+def _prepare(config: MatchConfig | None, payload: str) -> Prepared:
     if config is None:
         return _drop(payload, None, DropReason.UNKNOWN_WORKSPACE, "no such workspace")
+    if payload.startswith(NOT_TEXT):
+        message = "not valid Unicode text (invalid UTF-8 or unpaired surrogates)"
+        return _drop(payload, config, DropReason.PAYLOAD_MALFORMED, message)
     try:
         body = json.loads(payload)
     except (ValueError, RecursionError) as error:

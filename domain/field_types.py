@@ -83,7 +83,7 @@ def check_timezone(name: str) -> str:
     """Return ``name`` if it is a known IANA time zone, else raise ``ValueError``."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise ValueError(f"unknown time zone {name!r}") from None
     return name
 
@@ -93,8 +93,12 @@ def coerce(field_type: FieldType, raw: Any, *, country: str, timezone: str) -> F
     :class:`FieldRejected`."""
     try:
         return _COERCERS[field_type](raw, country, timezone)
+    except FieldRejected:
+        raise
     except UnusableValue as error:
         raise FieldRejected(error.reason) from None
+    except (ValueError, OverflowError) as error:  # e.g. a malformed URL, a date out of range
+        raise FieldRejected(f"not a valid {field_type} value: {error}") from None
 
 
 def _is_number(raw: Any) -> bool:

@@ -29,6 +29,8 @@ NORMALIZER_VERSIONS = (
 
 #: Longest phone input considered; anything longer is not one phone number.
 MAX_PHONE_INPUT = 64
+#: Longest email address (RFC 5321 path limit); longer input is never cached.
+MAX_EMAIL_INPUT = 254
 #: Regions a workspace may use as its default country.
 SUPPORTED_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
@@ -93,6 +95,8 @@ def phone_key(raw: object, region: str) -> str:
     that phonenumbers considers valid.
     """
     value = _strip(raw, "phone number").translate(_SEPARATORS)
+    if len(value) > MAX_PHONE_INPUT:
+        raise UnusableValue(f"longer than {MAX_PHONE_INPUT} characters")
     key, reason = _phone_key_cached(value, region)
     if key is None:
         raise UnusableValue(reason or "not a valid phone number")
@@ -101,8 +105,6 @@ def phone_key(raw: object, region: str) -> str:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _phone_key_cached(value: str, region: str) -> tuple[str | None, str | None]:
-    if len(value) > MAX_PHONE_INPUT:
-        return None, f"longer than {MAX_PHONE_INPUT} characters"
     value = _EXTENSION.sub("", _TEL_PREFIX.sub("", value))
     if _LETTER.search(value):
         return None, "contains letters"
@@ -144,6 +146,8 @@ def email_key(raw: object) -> EmailValue:
     for a non-string, an empty string or an invalid address.
     """
     value = _strip(raw, "email address")
+    if len(value) > MAX_EMAIL_INPUT:
+        raise UnusableValue(f"not a valid email address: longer than {MAX_EMAIL_INPUT} characters")
     result = _email_cached(value)
     if isinstance(result, str):
         raise UnusableValue(result)

@@ -32,7 +32,7 @@ def workspace_id(name: str) -> UUID:
 
 def check_country(country: str) -> str:
     """Return ``country`` if phonenumbers knows it as a region, else raise."""
-    if country not in SUPPORTED_REGIONS:
+    if not isinstance(country, str) or country not in SUPPORTED_REGIONS:
         raise ConfigurationError(
             f"unknown default country {country!r}: use an ISO 3166 alpha-2 code "
             "that phonenumbers supports, in upper case (e.g. IN, US, GB)"
@@ -65,6 +65,8 @@ class Workspace(Aggregate):
         """Create a workspace after checking every setting; raise ConfigurationError."""
         if not isinstance(name, str) or not name.strip() or len(name) > 128:
             raise ConfigurationError("a workspace name must be 1 to 128 characters")
+        if not name.isprintable() or not _is_unicode(name):
+            raise ConfigurationError("a workspace name must be printable Unicode text")
         all_fields = {api: str(t) for api, t in STANDARD_FIELDS.items()}
         for api_name, type_name in (fields or {}).items():
             try:
@@ -145,8 +147,16 @@ class Workspace(Aggregate):
         self.generation = generation
 
 
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_identifier(fields: dict[str, str], field: str) -> None:
-    if field not in fields:
+    if not isinstance(field, str) or field not in fields:
         raise ConfigurationError(f"no field {field!r} in this workspace")
     if FieldType(fields[field]) not in IDENTIFIER_TYPES:
         raise ConfigurationError(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 from typing import Any
 
 from leadkey.adapters.application import Leadkey
@@ -42,3 +45,16 @@ def test_batches_prepared_under_an_old_identifier_are_prepared_again() -> None:
         "c@x.com",
         "d@x.com",
     }
+
+
+def test_a_worker_that_dies_loses_no_payload() -> None:
+    app = Leadkey("memory:")
+    app.create_workspace("w")
+    seen = []
+    for decision in app.ingest_many("w", STREAM, batch_size=2, workers=1):
+        seen.append(decision.as_dict())
+        if len(seen) == 1:
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGKILL)
+    assert seen == decisions(0, None)
+    app.close()
