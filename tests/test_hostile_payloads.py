@@ -55,3 +55,65 @@ def test_pathological_json_is_a_recorded_drop(app: Leadkey, payload: str) -> Non
 def test_sources_that_cannot_be_recorded_are_refused_up_front(source: object) -> None:
     with pytest.raises(TypeError):
         Submission({"fields": {}}, source)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("site", "http://[::1"),  # urlsplit raises on a bad IPv6 literal
+        ("site", "https://exa\u2100mple.com/"),  # ... and on a netloc that NFKC changes
+        ("due", "31/12/9999 23:00:00"),  # out of range once moved to UTC
+    ],
+)
+def test_values_that_break_parsers_are_rejected_alone(field: str, value: str) -> None:
+    app = Leadkey("memory:")
+    app.create_workspace(
+        "w", timezone="America/New_York", fields={"site": "website", "due": "date"}
+    )
+    decisions = list(
+        app.ingest_many(
+            "w",
+            [
+                {"fields": {"phone": "9999999999", field: value}},
+                {"fields": {"phone": "9999999998"}},
+            ],
+        )
+    )
+    assert [d.outcome for d in decisions] == [Outcome.CREATED, Outcome.CREATED]
+    assert field in decisions[0].rejected
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"fields": {"phone": "9999999999", "name": "Jo\\\xe9"}}',  # backslash, then bad UTF-8
+        b'{"fields": {"phone": "9999999999", "name": "Jos\xe9"}}',
+        '{"fields": {"phone": "9999999999", "name": "Jo\\\udce9"}}',
+    ],
+)
+def test_text_that_is_not_unicode_is_dropped_not_altered(app: Leadkey, payload: object) -> None:
+    app.create_workspace("w")
+    decision = app.ingest("w", payload)
+    assert decision.reason is DropReason.PAYLOAD_MALFORMED
+    assert "Unicode" in decision.message
+
+
+def test_batch_size_must_be_positive(app: Leadkey) -> None:
+    app.create_workspace("w")
+    for size in (0, -1):
+        with pytest.raises(ValueError, match="batch_size"):
+            list(app.ingest_many("w", [{"fields": {"phone": "9999999999"}}], batch_size=size))
+
+
+def test_rejected_long_values_are_not_cached() -> None:
+    from leadkey.domain.normalization import _email_cached, _phone_key_cached
+
+    app = Leadkey("memory:")
+    app.create_workspace("w")
+    before = _phone_key_cached.cache_info().currsize, _email_cached.cache_info().currsize
+    for n in range(20):
+        app.ingest(
+            "w", {"fields": {"phone": "9" * 10_000 + str(n), "email": "a" * 10_000 + "@x.com"}}
+        )
+    after = _phone_key_cached.cache_info().currsize, _email_cached.cache_info().currsize
+    assert after == before
