@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -18,12 +20,14 @@ from leadkey.domain.decisions import (
     Decision,
     MatchConfig,
     Outcome,
+    Prepared,
     conclude,
     has_unpaired_surrogate,
     identifier_key,
     prepare,
 )
 from leadkey.domain.lead import DroppedPayload, Lead
+from leadkey.domain.sequence import DecisionSequence
 from leadkey.domain.workspace import ConfigurationError, Workspace, workspace_id
 from leadkey.projections.identifier_index import (
     IdentifierIndexProjection,
@@ -36,7 +40,7 @@ from .preparers import Preparers, Wire, from_wire
 from .stores import store_env
 
 #: How many times a batch is re-decided after another writer got in first.
-MAX_ATTEMPTS = 20
+MAX_ATTEMPTS = 200
 
 
 class UnknownWorkspace(LookupError):
@@ -127,9 +131,10 @@ class Leadkey(Application):
             timezone=timezone,
             fields=dict(fields or {}),
         )
+        started = DecisionSequence(workspace_id=workspace.id)
         with self._lock:
             try:
-                self._save_and_index(workspace.collect_events())
+                self._save_and_index([*workspace.collect_events(), *started.collect_events()])
             except IntegrityError:
                 self.index.catch_up(self)
                 raise ConfigurationError(f"workspace {name!r} already exists") from None
@@ -173,15 +178,17 @@ class Leadkey(Application):
 
     def _command(self, workspace: str, command: Any) -> None:
         with self._lock:
-            for _ in range(MAX_ATTEMPTS):
+            for attempt in range(MAX_ATTEMPTS):
                 self.index.catch_up(self)
                 aggregate = self._load(workspace)
                 command(aggregate)
+                sequence = self._workspace_index(workspace).sequence
+                step = DecisionSequence.step(aggregate.id, sequence, "configuration")
                 try:
-                    self._save_and_index(aggregate.collect_events())
+                    self._save_and_index([*aggregate.collect_events(), step])
                     return
                 except IntegrityError:
-                    continue
+                    _pause(attempt)
             raise ConcurrencyError(f"workspace {workspace!r} kept changing under this command")
 
     def _load(self, workspace: str) -> Workspace:
@@ -248,25 +255,32 @@ class Leadkey(Application):
         texts: Sequence[str],
         prepared: Wire | None,
     ) -> list[Decision]:
+        ready: tuple[MatchConfig | None, list[Prepared]] | None = None
         with self._lock:
-            for _ in range(MAX_ATTEMPTS):
+            for attempt in range(MAX_ATTEMPTS):
                 self.index.catch_up(self)
-                decisions, events = self._decide(workspace, submissions, texts, prepared)
+                index = self.index.view.workspace(workspace)
+                config = index.config if index else None
+                if ready is None or ready[0] != config:
+                    ready = config, _ready(config, texts, prepared)
+                decisions, events = self._conclude(workspace, index, submissions, ready[1])
                 try:
                     self._save_and_index(events)
                 except IntegrityError:
-                    continue  # another writer got in first: re-decide from the log
+                    _pause(attempt)  # another writer got in first: re-decide from the log
+                    continue
                 return decisions
         raise ConcurrencyError("a batch kept conflicting with other writers")
 
-    def _decide(
+    def _conclude(
         self,
         workspace: str,
+        index: WorkspaceIndex | None,
         submissions: Sequence[Submission],
-        texts: Sequence[str],
-        prepared: Wire | None,
+        ready: Sequence[Prepared],
     ) -> tuple[list[Decision], list[Any]]:
-        index = self.index.view.workspace(workspace)
+        """Match prepared payloads against the index (and earlier payloads of the batch)
+        and build their events, plus the batch's step of the decision sequence."""
         config = index.config if index else None
         created: dict[str, UUID] = {}
         versions: dict[UUID, int] = {}
@@ -277,11 +291,6 @@ class Leadkey(Application):
                 found = index.lookup(key)
             return found
 
-        if prepared is not None and prepared[0] == config:
-            wires = zip(texts, prepared[1], strict=True)
-            ready = [from_wire(config, text, wire) for text, wire in wires]
-        else:  # prepared elsewhere under a configuration no longer in force (or not at all)
-            ready = [prepare(config, text) for text in texts]
         decisions: list[Decision] = []
         events: list[Any] = []
         for submission, item in zip(submissions, ready, strict=True):
@@ -310,6 +319,11 @@ class Leadkey(Application):
                 )
             events.append(event)
             decisions.append(decision)
+        if index is not None:
+            workspace_uuid = index.config.workspace_id
+            events.append(
+                DecisionSequence.step(workspace_uuid, index.sequence, "decisions", len(decisions))
+            )
         return decisions, events
 
     def _save_and_index(self, events: Sequence[Any]) -> list[Recording]:
@@ -344,6 +358,22 @@ class Leadkey(Application):
     def lead(self, lead_id: UUID) -> Lead:
         """The lead with that id (raises ``AggregateNotFoundError``)."""
         return self.repository.get(lead_id)
+
+
+def _ready(
+    config: MatchConfig | None, texts: Sequence[str], prepared: Wire | None
+) -> list[Prepared]:
+    """The batch's payloads prepared under ``config``: from the workers if they used it."""
+    if prepared is not None and prepared[0] == config:
+        return [
+            from_wire(config, text, item) for text, item in zip(texts, prepared[1], strict=True)
+        ]
+    return [prepare(config, text) for text in texts]
+
+
+def _pause(attempt: int) -> None:
+    """Back off before retrying after a conflict (random, growing up to 0.1 s)."""
+    time.sleep(random.uniform(0, min(0.1, 0.001 * 2**attempt)))
 
 
 def _check_name(workspace: object) -> None:

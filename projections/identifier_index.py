@@ -22,6 +22,7 @@ from eventsourcing.projection import Projection
 from leadkey.domain.decisions import MatchConfig
 from leadkey.domain.field_types import FieldType
 from leadkey.domain.lead import Lead
+from leadkey.domain.sequence import DecisionSequence
 from leadkey.domain.workspace import Workspace
 
 
@@ -74,6 +75,8 @@ class WorkspaceIndex:
         self.candidates: dict[str, dict[UUID, str]] = {}
         #: key -> lead, under the identifier in force.
         self.index: dict[str, UUID] = {}
+        #: The version of the workspace's DecisionSequence (0: not started).
+        self.sequence = 0
         self.report = self.plan(config.identifier, config.generation)[1]
 
     def lookup(self, key: str) -> UUID | None:
@@ -191,6 +194,11 @@ class IndexView(POPOTrackingRecorder):
             self._track(tracking)
             self.workspaces[workspace].lead_recorded(lead, version, keys, key)
 
+    def sequence_stepped(self, workspace: UUID, version: int, tracking: Tracking) -> None:
+        with self._database_lock:
+            self._track(tracking)
+            self.workspaces[workspace].sequence = version
+
     def workspace(self, name: str) -> WorkspaceIndex | None:
         """The index of the workspace called ``name``, if it exists."""
         workspace = self.names.get(name)
@@ -243,6 +251,11 @@ class IdentifierIndexProjection(Projection[IndexView]):
             e.workspace_id, e.originator_id, e.originator_version, e.keys, e.key, tracking
         )
 
+    def _sequence(
+        self, e: DecisionSequence.SequenceStarted | DecisionSequence.Stepped, tracking: Tracking
+    ) -> None:
+        self.view.sequence_stepped(e.workspace_id, e.originator_version, tracking)
+
     _handlers: ClassVar[dict[type, Callable[..., None]]] = {
         Workspace.WorkspaceCreated: _workspace_created,
         Workspace.FieldAdded: _field_added,
@@ -250,6 +263,8 @@ class IdentifierIndexProjection(Projection[IndexView]):
         Workspace.DefaultCountryChanged: _country_changed,
         Lead.LeadCreated: _lead,
         Lead.LeadFieldsUpdated: _lead,
+        DecisionSequence.SequenceStarted: _sequence,
+        DecisionSequence.Stepped: _sequence,
     }
 
     def position(self, app: Application) -> int:

@@ -164,3 +164,26 @@ def test_decisions_survive_a_restart_on_sqlite(sqlite_url: str) -> None:
     assert lead is not None and lead.lead_id == created.lead_id
     assert lead.fields == {"phone": "+919999999999", "name": "Jane"}
     reopened.close()
+
+
+def test_a_batch_decided_under_a_changed_configuration_is_refused(sqlite_url: str) -> None:
+    writer_a, writer_b = Leadkey(sqlite_url), Leadkey(sqlite_url)
+    writer_a.create_workspace("w", country="IN")
+    conclude = writer_b._conclude
+    interleaved = []
+
+    def a_gets_in_between(*args: Any) -> Any:
+        result = conclude(*args)  # B has decided under generation 0 ...
+        if not interleaved:  # ... and before B commits, A changes the country and ingests
+            writer_a.change_country("w", "US")
+            interleaved.append(writer_a.ingest("w", {"fields": {"phone": "+919999999999"}}))
+        return result
+
+    writer_b._conclude = a_gets_in_between  # type: ignore[method-assign]
+    decision = writer_b.ingest("w", {"fields": {"phone": "+919999999999", "name": "B"}})
+    assert (decision.outcome, decision.lead_id) == (Outcome.UPDATED, interleaved[0].lead_id)
+    assert decision.config.generation == 1
+    created = [e for e, _ in read_log(writer_a) if isinstance(e, Lead.LeadCreated)]
+    assert len(created) == 1
+    writer_a.close()
+    writer_b.close()
