@@ -5,8 +5,9 @@ Each function turns a raw value into the *key* used for matching, or raises
 the README ("Matching rules"); the tests pin every one of them.
 
 Keys depend on the versions of ``phonenumbers`` (validity metadata),
-``email-validator`` and the Unicode database; :data:`NORMALIZER_VERSIONS` names them
-so that every recorded decision can say what it depended on.
+``email-validator`` with ``idna`` (domains) and the Unicode database;
+:data:`NORMALIZER_VERSIONS` names them so that every recorded decision can say what it
+depended on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import version
 
 import email_validator
 import phonenumbers
@@ -24,6 +26,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 NORMALIZER_VERSIONS = (
     f"phonenumbers {phonenumbers.__version__}; "
     f"email-validator {email_validator.__version__}; "
+    f"idna {version('idna')}; "
     f"unicode {unicodedata.unidata_version}"
 )
 
