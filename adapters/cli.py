@@ -24,6 +24,7 @@ from eventsourcing.persistence import PersistenceError
 from leadkey.domain.decisions import Decision, Outcome, identifier_key
 from leadkey.domain.normalization import UnusableValue
 from leadkey.domain.workspace import ConfigurationError
+from leadkey.projections import audit
 from leadkey.projections.identifier_index import RebuildReport, WorkspaceIndex
 
 from .application import ConcurrencyError, Leadkey, Submission, UnknownWorkspace
@@ -667,6 +668,53 @@ def lookup(ctx: click.Context, value: str, workspace: str, as_json: bool) -> Non
 def _not_found(message: str) -> NoReturn:
     click.echo(message, err=True)
     raise click.exceptions.Exit(1)
+
+
+# -- audit ------------------------------------------------------------------------
+
+
+@main.command()
+@workspace_option
+@store_option
+@click.option("--verify", is_flag=True, help="Exit 1 if any decision is not re-derived.")
+@click.option(
+    "--until",
+    type=click.IntRange(min=0),
+    metavar="POSITION",
+    help="Replay the log up to this position only.",
+)
+@json_option
+@click.pass_context
+def replay(
+    ctx: click.Context, workspace: str, verify: bool, until: int | None, as_json: bool
+) -> None:
+    """Replay the workspace's log and decide every recorded payload again, under the
+    configuration and index in force just before it."""
+    app = _app(ctx)
+    app.workspace(workspace)  # an unknown workspace is an error, not an empty replay
+    report = audit.replay(app, workspace, until=until)
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.decisions.items()))
+        click.echo(
+            f"Replayed workspace {workspace!r} up to position {report.position}: "
+            f"{sum(report.decisions.values())} decisions ({counts or 'none'})."
+        )
+        for divergence in report.divergences:
+            data = divergence.as_dict()
+            click.echo(f"  position {data['position']}: {data['cause']}")
+            for name, values in data["differences"].items():
+                click.echo(
+                    f"    {name}: recorded {values['recorded']!r}, now {values['replayed']!r}"
+                )
+        click.echo(
+            "Every decision is re-derived from the log."
+            if report.verified
+            else f"{len(report.divergences)} decision(s) are not re-derived."
+        )
+    if verify and not report.verified:
+        raise click.exceptions.Exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover
