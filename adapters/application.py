@@ -34,6 +34,7 @@ from leadkey.projections.identifier_index import (
     IndexView,
     RebuildReport,
     WorkspaceIndex,
+    index_at,
 )
 
 from .preparers import Preparers, Wire, from_wire
@@ -339,20 +340,28 @@ class Leadkey(Application):
 
     # -- reads --------------------------------------------------------------------
 
-    def lookup(self, workspace: str, value: Any) -> LeadView | None:
+    def lookup(self, workspace: str, value: Any, *, at: int | None = None) -> LeadView | None:
         """The lead whose identifier matches ``value`` (any spelling), or None.
 
-        Raises ``UnknownWorkspace``, or ``UnusableValue`` when ``value`` cannot be
-        a key of the identifier in force.
+        With ``at``, as of that log position: the identifier then in force, the index
+        rebuilt from the log up to it, and the lead's fields as they were.  Raises
+        ``UnknownWorkspace``, or ``UnusableValue`` when ``value`` cannot be a key of
+        the identifier in force.
         """
         with self._lock:
-            index = self.workspace(workspace)
+            if at is None:
+                index = self.workspace(workspace)
+            else:
+                index = index_at(self, at).view.workspace(workspace)
+                if index is None:
+                    raise UnknownWorkspace(workspace)
             config = index.config
             key = identifier_key(config.identifier_type, value, config.country)
             found = index.lookup(key)
+            version = index.versions.get(found) if found else None
         if found is None:
             return None
-        lead = self.repository.get(found)
+        lead = self.repository.get(found, version=version if at is not None else None)
         return LeadView(lead_id=found, key=key, fields=dict(lead.fields), version=lead.version)
 
     def lead(self, lead_id: UUID) -> Lead:

@@ -17,8 +17,10 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from typing import IO, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
 
 import click
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import PersistenceError
 
 from leadkey.domain.decisions import Decision, Outcome, identifier_key
@@ -633,14 +635,22 @@ def country_set(
 @click.argument("value")
 @workspace_option
 @store_option
+@click.option(
+    "--at",
+    type=click.IntRange(min=0),
+    metavar="POSITION",
+    help="As of this log position (the identifier, index and fields then).",
+)
 @json_option
 @click.pass_context
-def lookup(ctx: click.Context, value: str, workspace: str, as_json: bool) -> None:
+def lookup(ctx: click.Context, value: str, workspace: str, at: int | None, as_json: bool) -> None:
     """Find the lead whose identifier matches VALUE, in any spelling (exit 1 if none)."""
     app = _app(ctx)
     try:
-        lead = app.lookup(workspace, value)
+        lead = app.lookup(workspace, value, at=at)
     except UnusableValue as error:
+        if at is not None:
+            raise CliError(f"cannot look up {value!r} at position {at}: {error.reason}") from error
         config = app.workspace(workspace).config
         raise CliError(
             f"cannot look up {value!r} as a {config.identifier_type} "
@@ -671,6 +681,64 @@ def _not_found(message: str) -> NoReturn:
 
 
 # -- audit ------------------------------------------------------------------------
+
+
+@main.command()
+@workspace_option
+@store_option
+@click.option("--lead", "lead_id", metavar="LEAD_ID", help="Every decision about this lead.")
+@click.option("--position", type=click.IntRange(min=1), help="The decision at this position.")
+@click.option("--line", type=click.IntRange(min=1), help="The decision(s) for this input line.")
+@click.option("--file", "file_name", metavar="FILE", help="With --line: only lines of FILE.")
+@json_option
+@click.pass_context
+def explain(
+    ctx: click.Context,
+    workspace: str,
+    lead_id: str | None,
+    position: int | None,
+    line: int | None,
+    file_name: str | None,
+    as_json: bool,
+) -> None:
+    """Explain why payloads created, updated or were dropped: for a lead, a log
+    position, or an input line."""
+    if sum(x is not None for x in (lead_id, position, line)) != 1:
+        raise CliError("give exactly one of --lead, --position or --line")
+    app = _app(ctx)
+    app.workspace(workspace)
+    if lead_id is not None:
+        try:
+            history = audit.explain_lead(app, UUID(lead_id))
+        except (ValueError, AggregateNotFoundError):
+            raise CliError(f"no lead {lead_id!r}") from None
+    else:
+        positions = (
+            [position]
+            if position
+            else audit.positions_of_line(app, workspace, line or 0, file_name)
+        )
+        found = [audit.explain_position(app, p) for p in positions]
+        history = [item for item in found if item is not None]
+        if not history:
+            _not_found(
+                f"no decision at {'position ' + str(position) if position else f'line {line}'}"
+            )
+    if as_json:
+        for item in history:
+            _echo_json(item.as_dict())
+        return
+    for item in history:
+        where = f"position {item.position}" if item.position else f"at {item.recorded_at}"
+        source = item.source or {}
+        origin = f" (from {source.get('file')} line {source.get('line')})" if source else ""
+        click.echo(f"{where}{origin}: {item.why()}")
+        for field, (old, new) in item.changes.items():
+            click.echo(f"    {field}: {old!r} -> {new!r}")
+        if item.unchanged:
+            click.echo(f"    unchanged: {', '.join(item.unchanged)}")
+        for field, why in {**item.rejected, **item.ignored}.items():
+            click.echo(f"    {field}: not applied, {why}")
 
 
 @main.command()

@@ -9,6 +9,7 @@ metadata of phonenumbers changes between releases), not as corruption.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -153,3 +154,132 @@ def _plain(value: Any) -> Any:
         else value
     )
 
+
+@dataclass(frozen=True, slots=True)
+class DecisionExplained:
+    """One recorded decision, in an auditor's terms."""
+
+    position: int | None
+    outcome: str
+    lead_id: Any
+    identifier: str | None
+    generation: int | None
+    raw_identifier: Any
+    key: str | None
+    reason: str | None
+    message: str | None
+    changes: dict[str, tuple[Any, Any]]  # field -> (old, new)
+    unchanged: tuple[str, ...]
+    rejected: dict[str, str]
+    ignored: dict[str, str]
+    source: dict[str, Any] | None
+    recorded_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "outcome": self.outcome,
+            "lead_id": _plain(self.lead_id),
+            "identifier": self.identifier,
+            "generation": self.generation,
+            "raw_identifier": self.raw_identifier,
+            "key": self.key,
+            "reason": self.reason,
+            "message": self.message,
+            "changes": {f: {"old": old, "new": new} for f, (old, new) in self.changes.items()},
+            "unchanged": list(self.unchanged),
+            "rejected": self.rejected,
+            "ignored": self.ignored,
+            "source": self.source,
+            "recorded_at": self.recorded_at,
+        }
+
+    def why(self) -> str:
+        """The decision in one sentence."""
+        spelled = f"{self.identifier} {self.raw_identifier!r}"
+        if self.outcome == "dropped":
+            return f"dropped ({self.reason}): {self.message}"
+        if self.outcome == "created":
+            return (
+                f"created lead {self.lead_id}: {spelled} normalized to key {self.key!r}, "
+                f"which no lead held under generation {self.generation}"
+            )
+        return (
+            f"updated lead {self.lead_id}: {spelled} normalized to key {self.key!r}, "
+            f"which that lead held under generation {self.generation}"
+        )
+
+
+def explain_lead(app: Application, lead_id: Any) -> list[DecisionExplained]:
+    """Every decision that created or updated the lead, with old -> new field values.
+
+    Raises ``eventsourcing.application.AggregateNotFoundError`` for an unknown lead.
+    """
+    if lead_id not in app.repository:
+        app.repository.get(lead_id)  # raises AggregateNotFoundError
+    fields: dict[str, Any] = {}
+    history = []
+    for event in app.events.get(lead_id):
+        history.append(_explained(event, None, fields))
+        fields = {**fields, **event.applied}
+    return history
+
+
+def explain_position(app: Application, position: int) -> DecisionExplained | None:
+    """The decision recorded at log ``position`` (None if no decision is there)."""
+    [notification] = app.recorder.select_notifications(start=position, limit=1) or [None]
+    if notification is None or notification.id != position:
+        return None
+    event = app.mapper.to_domain_event(notification)
+    if not isinstance(event, _DECISIONS):
+        return None
+    fields: dict[str, Any] = {}
+    if not isinstance(event, DroppedPayload.PayloadDropped):
+        before = event.originator_version - 1
+        if before:
+            fields = dict(app.repository.get(event.originator_id, version=before).fields)
+    return _explained(event, position, fields)
+
+
+def _explained(event: Any, position: int | None, fields: dict[str, Any]) -> DecisionExplained:
+    recorded = _recorded(event)
+    applied = recorded["applied"]
+    return DecisionExplained(
+        position=position,
+        outcome=recorded["outcome"],
+        lead_id=recorded["lead_id"],
+        identifier=event.identifier,
+        generation=event.generation,
+        raw_identifier=_raw_identifier(event.payload, event.identifier),
+        key=recorded["key"],
+        reason=recorded["reason"],
+        message=getattr(event, "message", None),
+        changes={f: (fields.get(f), v) for f, v in applied.items() if fields.get(f) != v},
+        unchanged=tuple(f for f, v in applied.items() if f in fields and fields[f] == v),
+        rejected=recorded["rejected"],
+        ignored=dict(recorded["ignored"]),
+        source=event.source,
+        recorded_at=event.timestamp.isoformat(),
+    )
+
+
+def _raw_identifier(payload: str, identifier: str | None) -> Any:
+    try:
+        fields = json.loads(payload).get("fields")
+        return fields.get(identifier) if isinstance(fields, dict) and identifier else None
+    except (ValueError, RecursionError, AttributeError):
+        return None
+
+
+def positions_of_line(
+    app: Application, workspace: str, line: int, file: str | None = None
+) -> list[int]:
+    """Log positions of the decisions recorded for input line ``line`` (of ``file``)."""
+    wanted = workspace_id(workspace)
+    found = []
+    for event, position in read_log(app):
+        if isinstance(event, _DECISIONS) and event.workspace_id == wanted:
+            source = event.source or {}
+            if source.get("line") == line and (file is None or source.get("file") == file):
+                found.append(position)
+    return found

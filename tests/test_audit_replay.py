@@ -107,3 +107,58 @@ def test_cli_replay_verify_exit_status(tmp_path: Path) -> None:
         )
     failed = runner.invoke(main, ["--store", store, "replay", "--verify"])
     assert failed.exit_code == 1 and "not re-derived" in failed.output
+
+
+def test_lookup_at_a_position_sees_the_identifier_index_and_fields_then(app: Leadkey) -> None:
+    app.create_workspace("w")
+    created = app.ingest("w", {"fields": {"phone": "9999999999", "name": "A", "email": "a@x.com"}})
+    before = app.recorder.max_notification_id()
+    app.ingest("w", {"fields": {"phone": "+91 99999 99999", "name": "B"}})
+    app.change_identifier("w", "email")
+    then = app.lookup("w", "09999999999", at=before)
+    assert then is not None and then.lead_id == created.lead_id
+    assert then.fields["name"] == "A"
+    now = app.lookup("w", "A@X.com")
+    assert now is not None and now.fields["name"] == "B"
+    assert app.lookup("w", "9999999998", at=before) is None
+
+
+def test_explain_a_lead_shows_each_decision_with_old_and_new_values(app: Leadkey) -> None:
+    from leadkey.projections.audit import explain_lead, explain_position
+
+    app.create_workspace("w")
+    created = app.ingest("w", {"fields": {"phone": "9999999999", "name": "A"}}, source={"line": 1})
+    app.ingest("w", {"fields": {"phone": "+91 99999 99999", "name": "B", "email": "bad@"}})
+    app.ingest("w", {"fields": {"phone": "09999999999", "name": "B", "x": 1}})
+    history = explain_lead(app, created.lead_id)
+    assert [h.outcome for h in history] == ["created", "updated", "updated"]
+    assert history[0].changes == {"phone": (None, "+919999999999"), "name": (None, "A")}
+    assert history[0].source == {"line": 1}
+    assert history[1].raw_identifier == "+91 99999 99999"
+    assert history[1].changes == {"name": ("A", "B")} and "email" in history[1].rejected
+    assert history[2].unchanged == ("name",) and "x" in history[2].ignored
+    dropped = app.ingest("w", {"fields": {"name": "no phone"}})
+    position = app.recorder.max_notification_id() - 1  # the decision; the batch step follows
+    explained = explain_position(app, position)
+    assert explained is not None and explained.reason == str(dropped.reason)
+    assert "dropped" in explained.why()
+    assert explain_position(app, app.recorder.max_notification_id()) is None  # a step
+
+
+def test_cli_explain_and_lookup_at(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from leadkey.adapters.cli import main
+
+    store = f"sqlite:///{tmp_path / 'explain.db'}"
+    examples = Path(__file__).resolve().parent.parent / "examples" / "payloads.jsonl"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--store", store, "ingest", str(examples)]).exit_code == 0
+    line = runner.invoke(main, ["--store", store, "explain", "--line", "3"])
+    assert line.exit_code == 0 and "line 3" in line.output and "updated lead" in line.output
+    missing = runner.invoke(main, ["--store", store, "explain", "--position", "100000"])
+    assert missing.exit_code == 1
+    both = runner.invoke(main, ["--store", store, "explain", "--line", "3", "--position", "3"])
+    assert both.exit_code == 2
+    early = runner.invoke(main, ["--store", store, "lookup", "9999999999", "--at", "3", "--json"])
+    assert early.exit_code == 0 and '"name": "Asha Rao"' in early.output
