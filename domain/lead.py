@@ -8,6 +8,8 @@ from uuid import UUID, uuid4, uuid5
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
+from .events import new_event
+
 
 def lead_id(workspace_id: UUID, generation: int, key: str) -> UUID:
     """The id of the lead created for ``key`` under identifier generation ``generation``.
@@ -63,7 +65,7 @@ class Lead(Aggregate):
         ``lead`` is :func:`lead_id` of the decision's key and generation, so a second
         writer creating a lead for the same key is refused by the store.
         """
-        return _new_event(
+        return new_event(
             cls.LeadCreated,
             lead,
             1,
@@ -80,7 +82,7 @@ class Lead(Aggregate):
         lead's state, so the event is built without loading the lead; the store's
         optimistic concurrency refuses it if ``version`` is no longer current.
         """
-        return _new_event(cls.LeadFieldsUpdated, lead, version + 1, **record)
+        return new_event(cls.LeadFieldsUpdated, lead, version + 1, **record)
 
     @event("LeadFieldsUpdated")
     def _fields_updated(
@@ -108,7 +110,7 @@ class DroppedPayload(Aggregate):
     @classmethod
     def dropped(cls, **record: Any) -> DroppedPayload.PayloadDropped:
         """The event that records a dropped payload (a new one-event aggregate)."""
-        return _new_event(cls.PayloadDropped, uuid4(), 1, originator_topic=_DROPPED_TOPIC, **record)
+        return new_event(cls.PayloadDropped, uuid4(), 1, originator_topic=_DROPPED_TOPIC, **record)
 
     @event("PayloadDropped")
     def __init__(
@@ -132,12 +134,3 @@ class DroppedPayload(Aggregate):
 
 _LEAD_TOPIC = get_topic(Lead)
 _DROPPED_TOPIC = get_topic(DroppedPayload)
-
-
-def _new_event(event_class: Any, originator_id: UUID, version: int, **attrs: Any) -> Any:
-    return event_class(
-        originator_id=originator_id,
-        originator_version=version,
-        timestamp=event_class.create_timestamp(),
-        **attrs,
-    )

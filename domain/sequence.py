@@ -6,6 +6,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from .events import new_event
+
 
 class DecisionSequence(Aggregate):
     """Numbers the steps of one workspace's matching.
@@ -30,11 +32,10 @@ class DecisionSequence(Aggregate):
     ) -> DecisionSequence.Stepped:
         """The event that takes step ``version + 1``: ``kind`` is "decisions" (a batch of
         ``payloads``) or "configuration"."""
-        event_class = cls.Stepped
-        return event_class(  # type: ignore[call-arg]
-            originator_id=cls.create_id(workspace_id),
-            originator_version=version + 1,
-            timestamp=event_class.create_timestamp(),
+        return new_event(
+            cls.Stepped,
+            cls.create_id(workspace_id),
+            version + 1,
             workspace_id=workspace_id,
             kind=kind,
             payloads=payloads,

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Tracking
 
 from leadkey.domain.decisions import Decision, decide
@@ -215,13 +215,13 @@ def explain_lead(app: Application, lead_id: Any) -> list[DecisionExplained]:
 
     Raises ``eventsourcing.application.AggregateNotFoundError`` for an unknown lead.
     """
-    if lead_id not in app.repository:
-        app.repository.get(lead_id)  # raises AggregateNotFoundError
     fields: dict[str, Any] = {}
     history = []
     for event in app.events.get(lead_id):
         history.append(_explained(event, None, fields))
         fields = {**fields, **event.applied}
+    if not history:
+        raise AggregateNotFoundError(lead_id)
     return history
 
 

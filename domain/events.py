@@ -1,0 +1,20 @@
+"""Building an aggregate's event without loading the aggregate."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+
+def new_event(event_class: Any, originator_id: UUID, version: int, **attrs: Any) -> Any:
+    """An event of ``event_class`` for the aggregate ``originator_id`` at ``version``.
+
+    The store's uniqueness of (aggregate id, version) refuses it if that version was
+    taken meanwhile: optimistic concurrency without reading the aggregate back.
+    """
+    return event_class(
+        originator_id=originator_id,
+        originator_version=version,
+        timestamp=event_class.create_timestamp(),
+        **attrs,
+    )
