@@ -109,9 +109,9 @@ class Leadkey(Application):
 
     def __init__(self, store: str = "memory:", env: Mapping[str, str] | None = None) -> None:
         super().__init__(env={**store_env(store), **(env or {})})
+        #: Caught up with the log on first use, so audit reads start without it.
         self.index = IdentifierIndexProjection(IndexView())
         self._lock = RLock()
-        self.index.catch_up(self)
 
     # -- workspaces ---------------------------------------------------------------
 
@@ -146,6 +146,12 @@ class Leadkey(Application):
         with self._lock:
             self.index.catch_up(self)
             return self._workspace_index(name)
+
+    def check_workspace(self, name: str) -> None:
+        """Raise ``UnknownWorkspace`` unless ``name`` exists (reads no index: cheap)."""
+        _check_name(name)
+        if workspace_id(name) not in self.repository:
+            raise UnknownWorkspace(name)
 
     def add_field(self, workspace: str, api_name: str, field_type: str) -> None:
         """Define a new lead field in ``workspace``."""

@@ -14,8 +14,9 @@ import sqlite3
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
-from typing import IO, Any, NoReturn
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import IO, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
@@ -27,7 +28,16 @@ from leadkey.domain.decisions import Decision, Outcome, identifier_key
 from leadkey.domain.normalization import UnusableValue
 from leadkey.domain.workspace import ConfigurationError
 from leadkey.projections import audit
-from leadkey.projections.identifier_index import RebuildReport, WorkspaceIndex
+from leadkey.projections.identifier_index import Collision, RebuildReport, WorkspaceIndex
+from leadkey.projections.what_if import (
+    Merge,
+    PayloadChange,
+    Split,
+    Switch,
+    WhatIfError,
+    WhatIfReport,
+    what_if,
+)
 
 from .application import ConcurrencyError, Leadkey, Submission, UnknownWorkspace
 from .stores import DEFAULT_STORE, StoreError
@@ -40,6 +50,8 @@ DEFAULT_WORKSPACE_SETTINGS = {"country": "IN", "identifier": "phone"}
 LIST_LIMIT = 20
 #: Set to 1 to let unexpected exceptions through with their traceback.
 DEBUG_ENV = "LEADKEY_DEBUG"
+
+_T = TypeVar("_T")
 
 
 class CliError(click.ClickException):
@@ -555,6 +567,21 @@ def _listed(ids: Any) -> str:
     return ", ".join(shown) + (f", ... and {more} more (--json lists all)" if more else "")
 
 
+def _echo_capped(items: Sequence[_T], show: Callable[[_T], str], indent: str) -> None:
+    """One line per item, the first ``LIST_LIMIT`` of them, then how many are left out."""
+    for item in items[:LIST_LIMIT]:
+        click.echo(f"{indent}{show(item)}")
+    if len(items) > LIST_LIMIT:
+        click.echo(f"{indent}... and {len(items) - LIST_LIMIT} more (--json lists all)")
+
+
+def _collision(collision: Collision) -> str:
+    return (
+        f"key {collision.key}: matches {collision.winner} (created first); "
+        f"not matched: {_listed(collision.others)}"
+    )
+
+
 def _echo_report(report: RebuildReport, dry_run: bool, change: str) -> None:
     if dry_run:
         click.echo(f"Dry run, nothing recorded. {change} would give:")
@@ -572,20 +599,61 @@ def _echo_report(report: RebuildReport, dry_run: bool, change: str) -> None:
             f"{_listed(report.unreachable)}"
         )
     click.echo(f"  collisions   {len(report.collisions)}")
-    for collision in report.collisions[:LIST_LIMIT]:
-        click.echo(
-            f"    key {collision.key}: matches {collision.winner} (created first); "
-            f"not matched: {_listed(collision.others)}"
-        )
-    if len(report.collisions) > LIST_LIMIT:
-        click.echo(f"    ... and {len(report.collisions) - LIST_LIMIT} more (--json lists all)")
+    _echo_capped(report.collisions, _collision, "    ")
 
 
-def _report(report: RebuildReport, dry_run: bool, as_json: bool, change: str) -> None:
+def _reconfigure(
+    ctx: click.Context,
+    workspace: str,
+    setting: Switch,
+    dry_run: bool,
+    as_json: bool,
+    what_if_from: int | None,
+) -> None:
+    """Change (or with ``dry_run`` plan) the identifier or country ``setting`` names, and
+    report the rebuild; with ``what_if_from``, also the what-if of the change from then."""
+    if what_if_from is not None and not dry_run:
+        raise CliError("--what-if-from needs --dry-run (a what-if records nothing)")
+    app = _app(ctx)
+    change, report = _change(app, workspace, setting, dry_run)
+    hypothetical = (
+        None
+        if what_if_from is None
+        else _what_if(app, workspace, replace(setting, position=what_if_from))
+    )
     if as_json:
-        _echo_json({**report.as_dict(), "dry_run": dry_run})
-    else:
-        _echo_report(report, dry_run, change)
+        rebuild = {**report.as_dict(), "dry_run": dry_run}
+        _echo_json(
+            rebuild
+            if hypothetical is None
+            else {"rebuild": rebuild, "what_if": hypothetical.as_dict()}
+        )
+        return
+    _echo_report(report, dry_run, change)
+    if hypothetical is not None:
+        click.echo()
+        _echo_what_if(hypothetical)
+
+
+def _change(
+    app: Leadkey, workspace: str, setting: Switch, dry_run: bool
+) -> tuple[str, RebuildReport]:
+    """The change ``setting`` names, in words, and its rebuild report."""
+    if setting.identifier is not None:
+        report = app.change_identifier(workspace, setting.identifier, dry_run=dry_run)
+        return f"Identifier {setting.identifier!r}", report
+    assert setting.country is not None  # the switch of `country set`
+    report = app.change_country(workspace, setting.country, dry_run=dry_run)
+    return f"Default country {setting.country!r}", report
+
+
+what_if_from_option = click.option(
+    "--what-if-from",
+    type=click.IntRange(min=0),
+    metavar="POSITION",
+    help="With --dry-run: also replay the log as if the change had been made just before "
+    "this log position (0: at the workspace's creation); see: leadkey what-if --help.",
+)
 
 
 @main.group()
@@ -598,14 +666,19 @@ def identifier() -> None:
 @workspace_option
 @store_option
 @dry_run_option
+@what_if_from_option
 @json_option
 @click.pass_context
 def identifier_set(
-    ctx: click.Context, field: str, workspace: str, dry_run: bool, as_json: bool
+    ctx: click.Context,
+    field: str,
+    workspace: str,
+    dry_run: bool,
+    what_if_from: int | None,
+    as_json: bool,
 ) -> None:
     """Make FIELD the lead identifier and rebuild the identifier index."""
-    report = _app(ctx).change_identifier(workspace, field, dry_run=dry_run)
-    _report(report, dry_run, as_json, f"Identifier {field!r}")
+    _reconfigure(ctx, workspace, Switch(identifier=field), dry_run, as_json, what_if_from)
 
 
 @main.group()
@@ -618,14 +691,19 @@ def country() -> None:
 @workspace_option
 @store_option
 @dry_run_option
+@what_if_from_option
 @json_option
 @click.pass_context
 def country_set(
-    ctx: click.Context, country_code: str, workspace: str, dry_run: bool, as_json: bool
+    ctx: click.Context,
+    country_code: str,
+    workspace: str,
+    dry_run: bool,
+    what_if_from: int | None,
+    as_json: bool,
 ) -> None:
     """Make CC (ISO 3166 alpha-2) the default country and rebuild the index."""
-    report = _app(ctx).change_country(workspace, country_code, dry_run=dry_run)
-    _report(report, dry_run, as_json, f"Default country {country_code!r}")
+    _reconfigure(ctx, workspace, Switch(country=country_code), dry_run, as_json, what_if_from)
 
 
 # -- lookup -----------------------------------------------------------------------
@@ -706,7 +784,7 @@ def explain(
     if sum(x is not None for x in (lead_id, position, line)) != 1:
         raise CliError("give exactly one of --lead, --position or --line")
     app = _app(ctx)
-    app.workspace(workspace)
+    app.check_workspace(workspace)
     if lead_id is not None:
         try:
             history = audit.explain_lead(app, UUID(lead_id))
@@ -759,7 +837,7 @@ def replay(
     """Replay the workspace's log and decide every recorded payload again, under the
     configuration and index in force just before it."""
     app = _app(ctx)
-    app.workspace(workspace)  # an unknown workspace is an error, not an empty replay
+    app.check_workspace(workspace)  # an unknown workspace is an error, not an empty replay
     report = audit.replay(app, workspace, until=until)
     if as_json:
         _echo_json(report.as_dict())
@@ -783,6 +861,174 @@ def replay(
         )
     if verify and not report.verified:
         raise click.exceptions.Exit(1)
+
+
+# -- what-if ----------------------------------------------------------------------
+
+
+def _what_if(
+    app: Leadkey, workspace: str, switch: Switch, until: int | None = None
+) -> WhatIfReport:
+    """The what-if of ``switch`` over ``workspace``'s log; a :class:`WhatIfError` is a CliError."""
+    app.check_workspace(workspace)  # an unknown workspace gets the usual message
+    try:
+        return what_if(app, workspace, switch, until=until)
+    except WhatIfError as error:
+        raise CliError(str(error)) from error
+
+
+def _switch_text(switch: Switch) -> str:
+    settings = [
+        f"{name} {value!r}"
+        for name, value in (("identifier", switch.identifier), ("default country", switch.country))
+        if value is not None
+    ]
+    start = f"from position {switch.position}" if switch.position else "from the start"
+    return f"{' and '.join(settings)} {start}"
+
+
+def _source_text(source: dict[str, Any] | None) -> str:
+    if not source:
+        return ""
+    if set(source) == {"file", "line"}:
+        return f" ({source['file']}:{source['line']})"
+    return f" ({', '.join(f'{key} {value}' for key, value in source.items())})"
+
+
+def _change_line(change: PayloadChange) -> str:
+    """``position P (file:line): updated lead A -> updated lead B (key K), the what-if of
+    actual lead C``: one changed decision, in words."""
+    actual = change.actual
+    if change.actual_lead is not None:
+        actual += f" lead {change.actual_lead}"
+    if change.hypothetical_lead is None:
+        hypothetical = f"{change.hypothetical} ({change.reason})"
+    else:
+        hypothetical = (
+            f"{change.hypothetical} lead {change.hypothetical_lead} (key {change.hypothetical_key})"
+        )
+    if change.hypothetical == "updated" and change.counterpart != change.actual_lead:
+        hypothetical += (
+            f", the what-if of actual lead {change.counterpart}"
+            if change.counterpart
+            else ", a lead only the what-if has"
+        )
+    return f"position {change.position}{_source_text(change.source)}: {actual} -> {hypothetical}"
+
+
+def _echo_what_if_summary(report: WhatIfReport) -> None:
+    summary = report.summary()
+    click.echo(f"  payloads     {summary['payloads']} replayed")
+    click.echo(f"  changed      {summary['decisions_changed']} decisions")
+    width = max((len(kind) for kind in report.changed), default=0)
+    digits = len(str(summary["decisions_changed"]))
+    for kind, count in report.changed.items():
+        click.echo(f"    {kind:<{width}}  {count:>{digits}}")
+    click.echo(f"  rekeyed      {summary['keys_changed']} (same decision, another key)")
+    click.echo(
+        f"  leads        {summary['actual_leads']} actual, {summary['what_if_leads']} what-if"
+    )
+    merged = f" ({summary['leads_merged']} actual leads merge)" if report.merges else ""
+    click.echo(f"  merges       {summary['merges']}{merged}")
+    click.echo(f"  splits       {summary['splits']}")
+    click.echo(f"  unreachable  {summary['unreachable']} (no payload would match them any more)")
+    click.echo(f"  not created  {summary['not_created']} (every payload of theirs dropped)")
+    click.echo(f"  new leads    {summary['new_leads']}")
+    for rebuild in report.rebuilds:
+        click.echo(
+            f"  rebuild      by {rebuild.identifier}, generation {rebuild.generation}: "
+            f"{len(rebuild.unreachable)} unreachable, {len(rebuild.collisions)} collisions"
+        )
+
+
+def _echo_what_if_details(report: WhatIfReport) -> None:
+    for rebuild in report.rebuilds:
+        if rebuild.unreachable or rebuild.collisions:
+            click.echo(f"Rebuild by {rebuild.identifier}, generation {rebuild.generation}:")
+        if rebuild.unreachable:
+            click.echo(f"  no usable {rebuild.identifier} value: {_listed(rebuild.unreachable)}")
+        _echo_capped(rebuild.collisions, _collision, "  ")
+    sections: list[tuple[str, Sequence[Any], Callable[[Any], str]]] = [
+        ("Changed decisions (actual -> what-if):", report.changes, _change_line),
+        ("Merges (what-if lead <- actual leads):", report.merges, _merge_line),
+        ("Splits (actual lead -> what-if leads):", report.splits, _split_line),
+        ("Unreachable (no payload would match them):", report.unreachable, str),
+        ("Not created (every payload dropped):", report.not_created, str),
+    ]
+    for title, items, show in sections:
+        if items:
+            click.echo(title)
+            _echo_capped(items, show, "  ")
+
+
+def _merge_line(merge: Merge) -> str:
+    return f"{merge.lead} <- {_listed(merge.actual_leads)}"
+
+
+def _split_line(split: Split) -> str:
+    dropped = f"; {split.dropped} payload(s) dropped" if split.dropped else ""
+    return f"{split.actual_lead} -> {_listed(split.leads)}{dropped}"
+
+
+def _echo_what_if(report: WhatIfReport) -> None:
+    """Summary counts first, then the details, each list capped at ``LIST_LIMIT``."""
+    switches = "; ".join(_switch_text(switch) for switch in report.switches)
+    click.echo(
+        f"What-if, nothing recorded: workspace {report.workspace!r} with {switches}, "
+        f"replayed up to position {report.position}:"
+    )
+    _echo_what_if_summary(report)
+    _echo_what_if_details(report)
+    if report.identical:
+        click.echo("identical: the what-if decides every payload as recorded")
+
+
+@main.command("what-if")
+@workspace_option
+@store_option
+@click.option("--identifier", metavar="FIELD", help="The lead identifier field to try.")
+@click.option("--country", metavar="CC", help="The default country to try (ISO 3166 alpha-2).")
+@click.option(
+    "--from",
+    "from_position",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    metavar="POSITION",
+    help="Switch just before this log position (0: from the workspace's creation).",
+)
+@click.option(
+    "--until",
+    type=click.IntRange(min=0),
+    metavar="POSITION",
+    help="Replay the log up to this position only.",
+)
+@json_option
+@click.pass_context
+def what_if_command(
+    ctx: click.Context,
+    workspace: str,
+    identifier: str | None,
+    country: str | None,
+    from_position: int,
+    until: int | None,
+    as_json: bool,
+) -> None:
+    """Replay the workspace's recorded payloads as if --identifier and/or --country had
+    been in force from --from on, and report which decisions and leads would differ
+    (merges, splits, unreachable, not created); nothing is recorded.
+
+    --json prints one object: workspace, switches, position, identical, summary
+    (the counts), rebuilds, changes, merges, splits, unreachable, not_created, new_leads.
+    """
+    if identifier is None and country is None:
+        raise CliError("give --identifier or --country (or both)")
+    switch = Switch(identifier=identifier, country=country, position=from_position)
+    report = _what_if(_app(ctx), workspace, switch, until)
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        _echo_what_if(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -254,15 +254,15 @@ def conclude(prepared: Prepared, lookup: Callable[[str], UUID | None]) -> Decisi
         return prepared.dropped
     config, key = prepared.config, prepared.key
     assert config is not None and key is not None
-    existing = lookup(key)
+    lead, created = matched_lead(config, key, lookup)
     applied, keys = prepared.applied, prepared.keys
-    if existing is not None:
+    if not created:
         applied = {k: v for k, v in applied.items() if k != config.identifier}
         keys = {k: v for k, v in keys.items() if k != config.identifier}
     return Decision(
-        outcome=Outcome.CREATED if existing is None else Outcome.UPDATED,
+        outcome=Outcome.CREATED if created else Outcome.UPDATED,
         payload=prepared.payload,
-        lead_id=existing or lead_id(config.workspace_id, config.generation, key),
+        lead_id=lead,
         key=key,
         applied=applied,
         keys=keys,
@@ -270,6 +270,16 @@ def conclude(prepared: Prepared, lookup: Callable[[str], UUID | None]) -> Decisi
         ignored=prepared.ignored,
         config=config,
     )
+
+
+def matched_lead(
+    config: MatchConfig, key: str, lookup: Callable[[str], UUID | None]
+) -> tuple[UUID, bool]:
+    """The lead that ``key`` matches and False, or the id of the lead it creates and True."""
+    existing = lookup(key)
+    if existing is not None:
+        return existing, False
+    return lead_id(config.workspace_id, config.generation, key), True
 
 
 def has_unpaired_surrogate(value: object) -> bool:

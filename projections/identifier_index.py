@@ -130,11 +130,16 @@ class WorkspaceIndex:
                 self.index.setdefault(key, lead)
         else:
             self.versions[lead] = version
+        candidates = self.candidates
         for field, value in keys.items():
-            if value is None:
-                self.candidates.get(field, {}).pop(lead, None)
-            else:
-                self.candidates.setdefault(field, {})[lead] = value
+            values = candidates.get(field)
+            if value is not None:
+                if values is None:
+                    candidates[field] = {lead: value}
+                else:
+                    values[lead] = value
+            elif values is not None:
+                values.pop(lead, None)
 
 
 class IndexView(POPOTrackingRecorder):
