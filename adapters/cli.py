@@ -907,7 +907,10 @@ def _change_line(change: PayloadChange) -> str:
         hypothetical = (
             f"{change.hypothetical} lead {change.hypothetical_lead} (key {change.hypothetical_key})"
         )
-    if change.hypothetical == "updated" and change.counterpart != change.actual_lead:
+    if change.hypothetical == "updated" and change.counterpart not in (
+        change.actual_lead,
+        change.hypothetical_lead,
+    ):
         hypothetical += (
             f", the what-if of actual lead {change.counterpart}"
             if change.counterpart

@@ -1,11 +1,16 @@
-"""The README's Python example runs as written."""
+"""The README's examples run as written and print what it shows."""
 
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from leadkey.adapters.cli import main
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -19,3 +24,27 @@ def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert (decision.outcome, decision.key) == ("created", "+919999999999")
     assert namespace["result"].key == "+918888888888"
     assert (report.identifier, report.leads, len(report.unreachable)) == ("email", 1, 1)
+
+
+def test_audit_worked_example_prints_what_the_readme_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ``$ leadkey ...`` line of the worked example prints exactly the lines under it."""
+    text = README.read_text(encoding="utf-8")
+    example = text[text.index("### A worked example") : text.index("### From Python")]
+    blocks = re.findall(r"```console\n(.*?)```", example, re.S)
+    assert len(blocks) >= 5
+    shutil.copytree(README.parent / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    env: dict[str, str | None] = {}
+    for block in blocks:
+        for command, expected in re.findall(r"^\$ (.*)\n((?:(?!\$ ).*\n)*)", block, re.M):
+            words = shlex.split(command)
+            if words[0] == "export":
+                name, value = words[1].split("=", 1)
+                env[name] = value
+                continue
+            assert words[0] == "leadkey", command
+            result = CliRunner().invoke(main, words[1:], env=env)
+            assert result.exit_code == 0, (command, result.stderr, result.exception)
+            assert result.stdout == expected, command
