@@ -819,16 +819,19 @@ def explain(
             click.echo(f"    {field}: not applied, {why}")
 
 
-@main.command()
-@workspace_option
-@store_option
-@click.option("--verify", is_flag=True, help="Exit 1 if any decision is not re-derived.")
-@click.option(
+until_option = click.option(
     "--until",
     type=click.IntRange(min=0),
     metavar="POSITION",
     help="Replay the log up to this position only.",
 )
+
+
+@main.command()
+@workspace_option
+@store_option
+@click.option("--verify", is_flag=True, help="Exit 1 if any decision is not re-derived.")
+@until_option
 @json_option
 @click.pass_context
 def replay(
@@ -1000,12 +1003,7 @@ def _echo_what_if(report: WhatIfReport) -> None:
     metavar="POSITION",
     help="Switch just before this log position (0: from the workspace's creation).",
 )
-@click.option(
-    "--until",
-    type=click.IntRange(min=0),
-    metavar="POSITION",
-    help="Replay the log up to this position only.",
-)
+@until_option
 @json_option
 @click.pass_context
 def what_if_command(

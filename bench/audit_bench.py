@@ -107,7 +107,8 @@ def step(store: str, name: str) -> None:
         raise SystemExit(f"unknown step {name!r}")
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{name}: {elapsed:.3f} s ({figure}); peak memory {peak:,.0f} MiB")
+    took = f"{elapsed * 1000:.1f} ms" if elapsed < 1 else f"{elapsed:.1f} s"
+    print(f"{name}: {took} ({figure}); peak memory {peak:,.0f} MiB")
 
 
 def main() -> None:

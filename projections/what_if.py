@@ -48,6 +48,7 @@ from .identifier_index import (
     IndexView,
     RebuildReport,
     WorkspaceIndex,
+    index_at,
     read_log,
 )
 
@@ -231,6 +232,7 @@ def what_if(
     actual = IdentifierIndexProjection(IndexView())
     world = _World(app.name)
     position = 0
+    skipped = False  # whether actual lead updates were left out of ``actual``
     for event, position in read_log(app, stop=until):
         if _workspace_of(event) != wanted:
             continue
@@ -242,6 +244,11 @@ def what_if(
             world.created(event, position)
         elif isinstance(event, _CONFIGURATION):
             world.reconfigure(event)
+        if world.started and isinstance(event, Lead.LeadFieldsUpdated):
+            skipped = True  # the actual index needs updates only for a later rebuild
+            continue
+        if skipped and type(event) in _SETTINGS:  # a rebuild: catch up what was skipped
+            actual, skipped = index_at(app, position - 1), False
         actual.process_event(event, Tracking(app.name, position))
     if world.index is None:
         raise WhatIfError(f"no workspace {workspace!r} in the log up to position {position}")

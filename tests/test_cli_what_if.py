@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from test_cli import assert_one_error_line, ok, run
 
 from leadkey.adapters import cli
-from leadkey.adapters.cli import main
 
 ASHA_EMAIL = "asha@example.com"
 
@@ -28,26 +27,6 @@ PEOPLE = [
 @pytest.fixture
 def store(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'x.db'}"
-
-
-def run(store: str, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--store", store, *args], env={"LEADKEY_STORE": None})
-
-
-def ok(store: str, *args: str) -> Result:
-    result = run(store, *args)
-    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    return result
-
-
-def assert_one_error_line(result: Result, *fragments: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-    assert "Traceback" not in result.output
 
 
 def ingest(store: str, path: Path, payloads: list[dict]) -> list[dict]:
