@@ -20,7 +20,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Tracking
 
-from leadkey.domain.batches import Wire, prepared_under
+from leadkey.domain.batches import Wire, from_wire
 from leadkey.domain.decisions import Decision, MatchConfig, conclude, prepare
 from leadkey.domain.lead import DroppedPayload, Lead
 from leadkey.domain.normalization import NORMALIZER_VERSIONS
@@ -96,7 +96,7 @@ def replay(
     *,
     until: int | None = None,
     pipeline: Pipeline | None = None,
-    page_size: int = 1000,
+    page_size: int = 100,
 ) -> ReplayReport:
     """Re-decide every recorded decision of ``workspace`` up to log position ``until``.
 
@@ -114,16 +114,19 @@ def replay(
         index = projection.view.workspaces.get(wanted)
         return index.config if index else None
 
-    pages = _pages(read_log(app, stop=until, page=page_size), wanted, page_size)
+    # Without a pipeline, events are decided as they are read: holding decoded pages costs.
+    pages = _pages(read_log(app, stop=until), wanted, page_size if pipeline else 1)
     stream = pipeline(pages, config_now) if pipeline else ((*page, None) for page in pages)
-    for page, texts, wire in stream:
+    for page, _texts, wire in stream:
         config = config_now()
-        prepared = iter(prepared_under(config, texts, wire))
+        items = iter(wire[1]) if wire is not None and wire[0] == config else None
         for event, position in page:
             if isinstance(event, _DECISIONS) and event.workspace_id == wanted:
-                ahead = next(prepared)
-                if (now := config_now()) is not config:  # it changed in this page
-                    ahead = prepare(now, event.payload)
+                item = next(items) if items is not None else None
+                if item is not None and config_now() is config:
+                    ahead = from_wire(config, event.payload, item)
+                else:  # not prepared ahead, or under a configuration changed since
+                    ahead = prepare(config_now(), event.payload)
                 index = projection.view.workspaces.get(wanted)
                 replayed = conclude(ahead, index.lookup if index else _nothing)
                 recorded = _recorded(event)
