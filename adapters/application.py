@@ -15,7 +15,6 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Recording
 
-from leadkey.domain.batches import Wire, prepared_under
 from leadkey.domain.decisions import (
     NOT_TEXT,
     Decision,
@@ -25,6 +24,7 @@ from leadkey.domain.decisions import (
     conclude,
     has_unpaired_surrogate,
     identifier_key,
+    prepare,
 )
 from leadkey.domain.lead import DroppedPayload, Lead
 from leadkey.domain.sequence import DecisionSequence
@@ -37,7 +37,7 @@ from leadkey.projections.identifier_index import (
     index_at,
 )
 
-from .preparers import Preparers
+from .preparers import Preparers, Wire, from_wire
 from .stores import store_env
 
 #: How many times a batch is re-decided after another writer got in first.
@@ -269,7 +269,7 @@ class Leadkey(Application):
                 index = self.index.view.workspace(workspace)
                 config = index.config if index else None
                 if ready is None or ready[0] != config:
-                    ready = config, prepared_under(config, texts, prepared)
+                    ready = config, _ready(config, texts, prepared)
                 decisions, events = self._conclude(workspace, index, submissions, ready[1])
                 try:
                     self._save_and_index(events)
@@ -373,6 +373,17 @@ class Leadkey(Application):
     def lead(self, lead_id: UUID) -> Lead:
         """The lead with that id (raises ``AggregateNotFoundError``)."""
         return self.repository.get(lead_id)
+
+
+def _ready(
+    config: MatchConfig | None, texts: Sequence[str], prepared: Wire | None
+) -> list[Prepared]:
+    """The batch's payloads prepared under ``config``: from the workers if they used it."""
+    if prepared is not None and prepared[0] == config:
+        return [
+            from_wire(config, text, item) for text, item in zip(texts, prepared[1], strict=True)
+        ]
+    return [prepare(config, text) for text in texts]
 
 
 def _pause(attempt: int) -> None:

@@ -40,7 +40,6 @@ from leadkey.projections.what_if import (
 )
 
 from .application import ConcurrencyError, Leadkey, Submission, UnknownWorkspace
-from .preparers import Preparers
 from .stores import DEFAULT_STORE, StoreError
 
 #: The workspace used when ``--workspace`` is not given; ``ingest`` creates it on first use.
@@ -478,15 +477,6 @@ def _echo_summary(tally: _Tally, workspace: str, source: str, store: str) -> Non
     )
 
 
-workers_option = click.option(
-    "--workers",
-    default=0,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Extra processes that parse and normalize payloads ahead (for large inputs).",
-)
-
-
 @main.command()
 @click.argument("file", default="-", metavar="[FILE|-]")
 @workspace_option
@@ -499,7 +489,13 @@ workers_option = click.option(
     type=click.IntRange(min=1),
     help="Payloads decided and committed together.",
 )
-@workers_option
+@click.option(
+    "--workers",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Extra processes that parse and normalize payloads ahead (for large inputs).",
+)
 @click.pass_context
 def ingest(
     ctx: click.Context, file: str, workspace: str, as_json: bool, batch_size: int, workers: int
@@ -836,26 +832,16 @@ until_option = click.option(
 @store_option
 @click.option("--verify", is_flag=True, help="Exit 1 if any decision is not re-derived.")
 @until_option
-@workers_option
 @json_option
 @click.pass_context
 def replay(
-    ctx: click.Context,
-    workspace: str,
-    verify: bool,
-    until: int | None,
-    workers: int,
-    as_json: bool,
+    ctx: click.Context, workspace: str, verify: bool, until: int | None, as_json: bool
 ) -> None:
     """Replay the workspace's log and decide every recorded payload again, under the
     configuration and index in force just before it."""
     app = _app(ctx)
     app.check_workspace(workspace)  # an unknown workspace is an error, not an empty replay
-    if workers:
-        with Preparers(workers) as preparers:
-            report = audit.replay(app, workspace, until=until, pipeline=preparers.pipeline)
-    else:
-        report = audit.replay(app, workspace, until=until)
+    report = audit.replay(app, workspace, until=until)
     if as_json:
         _echo_json(report.as_dict())
     else:

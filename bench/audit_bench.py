@@ -8,8 +8,7 @@ spelled several ways, most with an email sent in varying case and some sharing o
 about 3 % without a usable phone.  Then it measures, each in a fresh process so that
 peak memory (max RSS) is the step's own:
 
-- replay + verify of every recorded decision, alone and with one worker process
-  parsing and normalizing pages ahead (``leadkey replay --verify --workers 1``);
+- replay + verify of every recorded decision;
 - what-if: email as the identifier from the start (every payload decided again);
 - explain of one lead (its whole decision history), cold start.
 """
@@ -80,7 +79,6 @@ def build(store: str, count: int) -> None:
 def step(store: str, name: str) -> None:
     """One measured step, in this (fresh) process; prints one line."""
     from leadkey.adapters.application import Leadkey
-    from leadkey.adapters.preparers import Preparers
     from leadkey.domain.lead import Lead
     from leadkey.projections.audit import explain_lead, replay
     from leadkey.projections.identifier_index import read_log
@@ -88,11 +86,8 @@ def step(store: str, name: str) -> None:
 
     started = time.perf_counter()
     if name == "replay":
-        report = replay(Leadkey(store), WORKSPACE)
-        figure = f"{sum(report.decisions.values()):,} decisions, verified={report.verified}"
-    elif name == "replay-1-worker":
-        with Preparers(1) as preparers:
-            report = replay(Leadkey(store), WORKSPACE, pipeline=preparers.pipeline)
+        app = Leadkey(store)
+        report = replay(app, WORKSPACE)
         figure = f"{sum(report.decisions.values()):,} decisions, verified={report.verified}"
     elif name == "what-if":
         report = what_if(Leadkey(store), WORKSPACE, Switch(identifier="email"))
@@ -132,7 +127,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, store {path}")
     if not os.path.exists(path):
         build(store, args.payloads)
-    for name in ("replay", "replay-1-worker", "what-if", "explain"):
+    for name in ("replay", "what-if", "explain"):
         subprocess.run(
             [
                 sys.executable,

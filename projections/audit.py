@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Tracking
 
-from leadkey.domain.batches import Wire, from_wire
-from leadkey.domain.decisions import Decision, MatchConfig, conclude, prepare
+from leadkey.domain.decisions import Decision, decide
 from leadkey.domain.lead import DroppedPayload, Lead
 from leadkey.domain.normalization import NORMALIZER_VERSIONS
 from leadkey.domain.workspace import workspace_id
@@ -80,86 +76,37 @@ class ReplayReport:
         }
 
 
-#: Prepares pages of payloads ahead, e.g. in worker processes: called with an iterator of
-#: ``(page, texts)`` and a function giving the configuration in force, it yields
-#: ``(page, texts, wire)`` in order, where ``wire`` is :func:`prepare_batch` of the texts
-#: under the configuration in force when the page was sent, or None.
-Pipeline = Callable[
-    [Iterator[tuple[Any, list[str]]], Callable[[], MatchConfig | None]],
-    Iterator[tuple[Any, list[str], Wire | None]],
-]
-
-
-def replay(
-    app: Application,
-    workspace: str,
-    *,
-    until: int | None = None,
-    pipeline: Pipeline | None = None,
-    page_size: int = 100,
-) -> ReplayReport:
-    """Re-decide every recorded decision of ``workspace`` up to log position ``until``.
-
-    With ``pipeline``, the payloads of each page of ``page_size`` log events are parsed
-    and normalized ahead (those prepared under a configuration that is no longer in
-    force by the time they are decided are prepared again here).
-    """
+def replay(app: Application, workspace: str, *, until: int | None = None) -> ReplayReport:
+    """Re-decide every recorded decision of ``workspace`` up to log position ``until``."""
     wanted = workspace_id(workspace)
     projection = IdentifierIndexProjection(IndexView())
     counts: Counter[str] = Counter()
     divergences = []
     position = 0
-
-    def config_now() -> MatchConfig | None:
-        index = projection.view.workspaces.get(wanted)
-        return index.config if index else None
-
-    # Without a pipeline, events are decided as they are read: holding decoded pages costs.
-    pages = _pages(read_log(app, stop=until), wanted, page_size if pipeline else 1)
-    stream = pipeline(pages, config_now) if pipeline else ((*page, None) for page in pages)
-    for page, _texts, wire in stream:
-        config = config_now()
-        items = iter(wire[1]) if wire is not None and wire[0] == config else None
-        for event, position in page:
-            if isinstance(event, _DECISIONS) and event.workspace_id == wanted:
-                item = next(items) if items is not None else None
-                if item is not None and config_now() is config:
-                    ahead = from_wire(config, event.payload, item)
-                else:  # not prepared ahead, or under a configuration changed since
-                    ahead = prepare(config_now(), event.payload)
-                index = projection.view.workspaces.get(wanted)
-                replayed = conclude(ahead, index.lookup if index else _nothing)
-                recorded = _recorded(event)
-                counts[recorded["outcome"]] += 1
-                differences = {
-                    name: (recorded[name], value)
-                    for name, value in _comparable(replayed).items()
-                    if recorded[name] != value
-                }
-                if differences:
-                    divergences.append(
-                        Divergence(
-                            position,
-                            differences,
-                            event.normalizer != NORMALIZER_VERSIONS,
-                            event.normalizer,
-                        )
+    for event, position in read_log(app, stop=until):
+        if isinstance(event, _DECISIONS) and event.workspace_id == wanted:
+            index = projection.view.workspaces.get(wanted)
+            config = index.config if index else None
+            lookup = index.lookup if index else _nothing
+            replayed = decide(config, event.payload, lookup)
+            recorded = _recorded(event)
+            counts[recorded["outcome"]] += 1
+            differences = {
+                name: (recorded[name], value)
+                for name, value in _comparable(replayed).items()
+                if recorded[name] != value
+            }
+            if differences:
+                divergences.append(
+                    Divergence(
+                        position,
+                        differences,
+                        event.normalizer != NORMALIZER_VERSIONS,
+                        event.normalizer,
                     )
-            projection.process_event(event, Tracking(app.name, position))
+                )
+        projection.process_event(event, Tracking(app.name, position))
     return ReplayReport(workspace, position, dict(counts), tuple(divergences))
-
-
-def _pages(
-    log: Iterator[tuple[Any, int]], workspace: UUID, size: int
-) -> Iterator[tuple[list[tuple[Any, int]], list[str]]]:
-    """The log in pages, each with the payload texts of ``workspace``'s decisions in it."""
-    while page := list(islice(log, size)):
-        texts = [
-            event.payload
-            for event, _ in page
-            if isinstance(event, _DECISIONS) and event.workspace_id == workspace
-        ]
-        yield page, texts
 
 
 def _nothing(_key: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadkey.adapters.application import Leadkey
-from leadkey.adapters.preparers import Preparers
 from leadkey.adapters.strategies import WORKSPACE_FIELDS, payload_streams
 from leadkey.projections.audit import replay
 
@@ -109,8 +107,6 @@ def test_cli_replay_verify_exit_status(tmp_path: Path) -> None:
         )
     failed = runner.invoke(main, ["--store", store, "replay", "--verify"])
     assert failed.exit_code == 1 and "not re-derived" in failed.output
-    with_worker = runner.invoke(main, ["--store", store, "replay", "--verify", "--workers", "1"])
-    assert (with_worker.exit_code, with_worker.output) == (1, failed.output)
 
 
 def test_lookup_at_a_position_sees_the_identifier_index_and_fields_then(app: Leadkey) -> None:
@@ -166,21 +162,3 @@ def test_cli_explain_and_lookup_at(tmp_path: Path) -> None:
     assert both.exit_code == 2
     early = runner.invoke(main, ["--store", store, "lookup", "9999999999", "--at", "3", "--json"])
     assert early.exit_code == 0 and '"name": "Asha Rao"' in early.output
-
-
-@pytest.fixture(scope="module")
-def preparers() -> Iterator[Preparers]:
-    with Preparers(1) as running:
-        yield running
-
-
-@settings(max_examples=15, deadline=None)
-@given(stream=payload_streams("phone", max_size=30), plan=switches, page_size=st.integers(1, 7))
-def test_replay_with_a_worker_preparing_pages_ahead_finds_the_same(
-    preparers: Preparers, stream: list[Any], plan: list[tuple[int, str]], page_size: int
-) -> None:
-    app = Leadkey("memory:")
-    ingest_with_switches(app, stream, plan)
-    alone = replay(app, "w")
-    ahead = replay(app, "w", pipeline=preparers.pipeline, page_size=page_size)
-    assert ahead == alone and ahead.verified
