@@ -229,10 +229,8 @@ def what_if(
     ordered = tuple(sorted([switches] if isinstance(switches, Switch) else switches, key=_position))
     pending = list(ordered)
     wanted = workspace_id(workspace)
-    actual = IdentifierIndexProjection(IndexView())
-    world = _World(app.name)
+    world = _World(app.name, pending)
     position = 0
-    skipped = False  # whether actual lead updates were left out of ``actual``
     for event, position in read_log(app, stop=until):
         if _workspace_of(event) != wanted:
             continue
@@ -244,17 +242,13 @@ def what_if(
             world.created(event, position)
         elif isinstance(event, _CONFIGURATION):
             world.reconfigure(event)
-        if world.started and isinstance(event, Lead.LeadFieldsUpdated):
-            skipped = True  # the actual index needs updates only for a later rebuild
-            continue
-        if skipped and type(event) in _SETTINGS:  # a rebuild: catch up what was skipped
-            actual, skipped = index_at(app, position - 1), False
-        actual.process_event(event, Tracking(app.name, position))
+            if world.started and isinstance(event, Workspace.IdentifierChanged):
+                world.actual_rebuilt(index_at(app, position).view.workspaces[wanted])
     if world.index is None:
         raise WhatIfError(f"no workspace {workspace!r} in the log up to position {position}")
     while pending:  # switches after the end of the log: only their rebuild
         world.switch(pending.pop(0))
-    return world.report(workspace, ordered, position, actual)
+    return world.report(workspace, ordered, position)
 
 
 def _position(switch: Switch) -> int:
@@ -268,8 +262,9 @@ def _workspace_of(event: Any) -> UUID:
 class _World:
     """The hypothetical world, and how its payloads map onto the actual leads."""
 
-    def __init__(self, app_name: str) -> None:
+    def __init__(self, app_name: str, pending: list[Switch]) -> None:
         self.app_name = app_name
+        self.pending = pending  # the switches still to come
         self.index: WorkspaceIndex | None = None
         self.created_at = 0
         self.fixed: set[str] = set()  # settings a switch has taken over from the log
@@ -285,6 +280,12 @@ class _World:
         #: hypothetical lead -> actual leads whose payloads it got (in order)
         self.sources = _Links()
         self.dropped: Counter[UUID] = Counter()  # actual lead -> payloads dropped in the what-if
+        #: Whether the what-if index needs every lead's candidate keys (for a rebuild to come).
+        self.candidates = True
+        #: The actual world once the first switch has taken the what-if's index away from it:
+        #: the leads its index reaches, and how many leads it has.
+        self.actual_reachable: set[UUID] = set()
+        self.actual_leads = 0
 
     # -- configuration ---------------------------------------------------------------
 
@@ -330,7 +331,12 @@ class _World:
                 )
             self.fixed.add("country")
             changes["country"] = switch.country
-        self.started = True
+        if not self.started:
+            self.actual_rebuilt(self.index)
+            self.started = True
+        self.candidates = "identifier" not in self.fixed or any(
+            later.identifier is not None for later in self.pending
+        )
         if all(getattr(config, name) == value for name, value in changes.items()):
             return
         if switch.position <= self.created_at:
@@ -343,6 +349,12 @@ class _World:
         self.index.reconfigure(config)
         if self.started:
             self.rebuilds.append(self.index.report)
+
+    def actual_rebuilt(self, actual: WorkspaceIndex) -> None:
+        """Take the actual world's reach from its index (at the first switch, or rebuilt
+        from the log after an actual identifier change)."""
+        self.actual_reachable = set(actual.index.values())
+        self.actual_leads = len(actual.versions)
 
     # -- decisions -------------------------------------------------------------------
 
@@ -358,10 +370,14 @@ class _World:
                 index.lead_recorded(recorded_lead, event.originator_version, event.keys, event.key)
                 self._pair(recorded_lead, recorded_lead, actual is Outcome.CREATED)
             return
+        if actual is Outcome.CREATED:  # always reachable in the actual world, at first
+            self.actual_reachable.add(recorded_lead)
+            self.actual_leads += 1
         outcome, lead, key, keys, reason = _redecide(event, index.config, index.lookup)
         counterpart = None
         if lead is not None:
-            index.lead_recorded(lead, index.versions.get(lead, 0) + 1, keys, key)
+            version = index.versions.get(lead, 0) + 1
+            index.lead_recorded(lead, version, keys if self.candidates else {}, key)
             if recorded_lead is None:
                 self.counterpart.setdefault(lead, None)
             else:
@@ -378,12 +394,12 @@ class _World:
             PayloadChange(
                 position=position,
                 source=event.source,
-                actual=str(actual),
+                actual=actual,
                 actual_lead=recorded_lead,
-                hypothetical=str(outcome),
+                hypothetical=outcome,
                 hypothetical_lead=lead,
                 hypothetical_key=key,
-                reason=str(reason) if reason else None,
+                reason=reason,
                 counterpart=counterpart,
             )
         )
@@ -396,26 +412,20 @@ class _World:
 
     # -- the report ------------------------------------------------------------------
 
-    def report(
-        self,
-        workspace: str,
-        switches: tuple[Switch, ...],
-        position: int,
-        actual: IdentifierIndexProjection,
-    ) -> WhatIfReport:
+    def report(self, workspace: str, switches: tuple[Switch, ...], position: int) -> WhatIfReport:
         index = self.index
         assert index is not None
-        recorded = actual.view.workspace(workspace)
-        assert recorded is not None
+        if not self.started:
+            self.actual_rebuilt(index)
         reachable = set(index.index.values())
-        was_reachable = set(recorded.index.values())
+        was_reachable = self.actual_reachable
         return WhatIfReport(
             workspace=workspace,
             switches=switches,
             position=position,
             payloads=self.payloads,
             keys_changed=self.keys_changed,
-            actual_leads=len(recorded.versions),
+            actual_leads=self.actual_leads,
             leads=len(index.versions),
             changes=tuple(self.changes),
             merges=tuple(Merge(lead, sources) for lead, sources in self.sources.several()),
