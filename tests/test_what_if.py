@@ -523,6 +523,17 @@ def test_another_default_country_changes_the_keys() -> None:
     assert report.keys_changed == 1  # the same decision for it, under the key +14155550123
 
 
+def test_a_country_switch_after_an_identifier_switch_reports_the_leads_it_indexes() -> None:
+    app = workspace()
+    send(app, phone="9999999991", email="a@example.com")
+    send(app, email="b@example.com")  # dropped under phone
+    later = app.recorder.max_notification_id() + 1
+    report = what_if(app, WS, [Switch(identifier="email"), Switch(country="US", position=later)])
+    [rebuild] = report.rebuilds
+    assert (rebuild.identifier, rebuild.generation) == ("email", 1)
+    assert (rebuild.leads, rebuild.indexed, rebuild.unreachable) == (2, 2, ())
+
+
 def test_until_stops_at_a_position() -> None:
     app = workspace()
     send(app, phone="9999999991", email="s@example.com")
