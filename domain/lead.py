@@ -134,3 +134,6 @@ class DroppedPayload(Aggregate):
 
 _LEAD_TOPIC = get_topic(Lead)
 _DROPPED_TOPIC = get_topic(DroppedPayload)
+
+#: The events that record a decision about a payload: created, updated, dropped.
+DECISION_EVENTS = (Lead.LeadCreated, Lead.LeadFieldsUpdated, DroppedPayload.PayloadDropped)

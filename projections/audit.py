@@ -18,13 +18,12 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Tracking
 
 from leadkey.domain.decisions import Decision, decide
-from leadkey.domain.lead import DroppedPayload, Lead
+from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead
 from leadkey.domain.normalization import NORMALIZER_VERSIONS
 from leadkey.domain.workspace import workspace_id
 
 from .identifier_index import IdentifierIndexProjection, IndexView, read_log
 
-_DECISIONS = (Lead.LeadCreated, Lead.LeadFieldsUpdated, DroppedPayload.PayloadDropped)
 _COMPARED = ("outcome", "lead_id", "key", "reason", "applied", "rejected", "ignored")
 
 
@@ -84,7 +83,7 @@ def replay(app: Application, workspace: str, *, until: int | None = None) -> Rep
     divergences = []
     position = 0
     for event, position in read_log(app, stop=until):
-        if isinstance(event, _DECISIONS) and event.workspace_id == wanted:
+        if isinstance(event, DECISION_EVENTS) and event.workspace_id == wanted:
             index = projection.view.workspaces.get(wanted)
             config = index.config if index else None
             lookup = index.lookup if index else _nothing
@@ -231,7 +230,7 @@ def explain_position(app: Application, position: int) -> DecisionExplained | Non
     if notification is None or notification.id != position:
         return None
     event = app.mapper.to_domain_event(notification)
-    if not isinstance(event, _DECISIONS):
+    if not isinstance(event, DECISION_EVENTS):
         return None
     fields: dict[str, Any] = {}
     if not isinstance(event, DroppedPayload.PayloadDropped):
@@ -278,7 +277,7 @@ def positions_of_line(
     wanted = workspace_id(workspace)
     found = []
     for event, position in read_log(app):
-        if isinstance(event, _DECISIONS) and event.workspace_id == wanted:
+        if isinstance(event, DECISION_EVENTS) and event.workspace_id == wanted:
             source = event.source or {}
             if source.get("line") == line and (file is None or source.get("file") == file):
                 found.append(position)

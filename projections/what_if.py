@@ -1,8 +1,9 @@
 """What-if: replay a workspace's recorded payloads under another configuration.
 
-Two worlds are built side by side from one read of the log, and nothing is written:
+Two worlds are compared in one read of the log, and nothing is written:
 
-- the *actual* world is the identifier index as recorded;
+- the *actual* world is what the log recorded: its decisions, and the leads its
+  identifier index reaches;
 - the *hypothetical* world follows the log until a :class:`Switch` takes effect, and
   from then on decides every recorded raw payload again under the switched settings,
   with its own index, generations and lead ids (derived exactly as the store would).
@@ -39,7 +40,7 @@ from leadkey.domain.decisions import (
     prepare,
 )
 from leadkey.domain.field_types import IDENTIFIER_TYPES, FieldType
-from leadkey.domain.lead import DroppedPayload, Lead
+from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead
 from leadkey.domain.normalization import NORMALIZER_VERSIONS, SUPPORTED_REGIONS
 from leadkey.domain.workspace import Workspace, workspace_id
 
@@ -52,7 +53,6 @@ from .identifier_index import (
     read_log,
 )
 
-_DECISIONS = (Lead.LeadCreated, Lead.LeadFieldsUpdated, DroppedPayload.PayloadDropped)
 _OUTCOMES = {
     Lead.LeadCreated: Outcome.CREATED,
     Lead.LeadFieldsUpdated: Outcome.UPDATED,
@@ -236,7 +236,7 @@ def what_if(
             continue
         while pending and pending[0].position <= position and world.index is not None:
             world.switch(pending.pop(0))
-        if isinstance(event, _DECISIONS):
+        if isinstance(event, DECISION_EVENTS):
             world.decide(event, position)
         elif isinstance(event, Workspace.WorkspaceCreated):
             world.created(event, position)

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from leadkey.adapters.application import Leadkey
 from leadkey.adapters.strategies import WORKSPACE_FIELDS, payload_streams
 from leadkey.domain.decisions import Decision, Outcome
-from leadkey.domain.lead import DroppedPayload, Lead, lead_id
+from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead, lead_id
 from leadkey.domain.normalization import UnusableValue, email_key
 from leadkey.domain.workspace import Workspace, workspace_id
 from leadkey.projections.audit import replay
@@ -36,7 +36,6 @@ from leadkey.projections.what_if import Merge, Split, Switch, WhatIfError, WhatI
 WS = "w"
 IDENTIFIERS = ("phone", "email", "customer_id")
 COUNTRIES = ("IN", "US", "GB")
-DECISIONS = (Lead.LeadCreated, Lead.LeadFieldsUpdated, DroppedPayload.PayloadDropped)
 
 # -- glue: random streams with random changes of the identifier and default country --
 
@@ -101,7 +100,7 @@ def decisions(app: Leadkey, until: int | None = None) -> list[tuple[Any, int]]:
     return [
         (event, position)
         for event, position in read_log(app, stop=until)
-        if isinstance(event, DECISIONS) and event.workspace_id == wanted
+        if isinstance(event, DECISION_EVENTS) and event.workspace_id == wanted
     ]
 
 
@@ -172,7 +171,7 @@ def send(
     """Ingest ``{"fields": fields}``; return the decision and its log position."""
     before = app.recorder.max_notification_id() or 0
     decision = app.ingest(WS, {"fields": fields}, source=source)
-    [position] = [p for e, p in read_log(app, after=before) if isinstance(e, DECISIONS)]
+    [position] = [p for e, p in read_log(app, after=before) if isinstance(e, DECISION_EVENTS)]
     return decision, position
 
 
@@ -346,7 +345,7 @@ def test_a_what_if_decides_as_the_store_would_have_with_those_switches(
         switch = as_switch(event, positions[seen] if seen < len(positions) else end)
         if switch is not None:
             switches.append(switch)
-        seen += isinstance(event, DECISIONS)
+        seen += isinstance(event, DECISION_EVENTS)
     report = what_if(app, WS, switches)
 
     theirs = [recorded(event) for event, _ in decisions(other)]
