@@ -926,9 +926,9 @@ def _echo_what_if_summary(report: WhatIfReport) -> None:
     summary = report.summary()
     click.echo(f"  payloads     {summary['payloads']} replayed")
     click.echo(f"  changed      {summary['decisions_changed']} decisions")
-    width = max((len(kind) for kind in report.changed), default=0)
+    width = max((len(kind) for kind in summary["changed"]), default=0)
     digits = len(str(summary["decisions_changed"]))
-    for kind, count in report.changed.items():
+    for kind, count in summary["changed"].items():
         click.echo(f"    {kind:<{width}}  {count:>{digits}}")
     click.echo(f"  rekeyed      {summary['keys_changed']} (same decision, another key)")
     click.echo(

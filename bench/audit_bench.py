@@ -25,15 +25,9 @@ import sys
 import time
 from collections.abc import Iterator
 
+from ingest_bench import SPELLINGS  # the same ways of writing an Indian mobile number
+
 WORKSPACE = "bench"
-SPELLINGS = (
-    lambda n: f"+91{n}",
-    lambda n: f"91{n}",
-    lambda n: n,
-    lambda n: f"+91 {n[:5]} {n[5:]}",
-    lambda n: f"0{n}",
-    lambda n: f" {n[:3]} {n[3:6]} {n[6:]} ",
-)
 
 
 def payloads(count: int, seed: int = 11) -> Iterator[str]:

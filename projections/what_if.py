@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -83,7 +83,7 @@ class Switch:
     position: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"identifier": self.identifier, "country": self.country, "position": self.position}
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,27 +134,39 @@ def test_distinct_numbers_get_distinct_leads(data):
         )
 
 
+def assert_one_lead_per_identity(
+    app: Leadkey, field: str, groups: list[tuple[str, list[str]]], stored: Any
+) -> None:
+    """Ingest every spelling of every identity: the first creates a lead that stores
+    ``stored(spelling)``, later spellings update it, and distinct identities never share."""
+    leads: dict[str, UUID] = {}
+    for identity, spellings in groups:
+        for spelling in spellings:
+            decision = app.ingest(WS, {"fields": {field: spelling}})
+            if identity in leads:
+                assert (decision.outcome, decision.lead_id) == (Outcome.UPDATED, leads[identity])
+            else:
+                assert decision.outcome is Outcome.CREATED
+                assert decision.lead_id not in leads.values()
+                leads[identity] = decision.lead_id
+                assert app.lead(decision.lead_id).fields[field] == stored(spelling)
+    assert len(set(leads.values())) == len(groups)
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.data())
 def test_email_variants_find_one_lead_and_distinct_emails_distinct_leads(data):
     addresses = data.draw(st.lists(emails(), min_size=1, max_size=4, unique_by=email_identity))
-    app = fresh_app("email")
-    leads: dict[str, UUID] = {}
-    for address in addresses:
-        for spelling in data.draw(st.lists(email_variants(address), min_size=1, max_size=3)):
-            decision = app.ingest(WS, {"fields": {"email": spelling}})
-            if address in leads:
-                assert (decision.outcome, decision.lead_id) == (Outcome.UPDATED, leads[address])
-            else:
-                assert decision.outcome is Outcome.CREATED
-                assert decision.lead_id not in leads.values()
-                leads[address] = decision.lead_id
-                # the lead stores the address trimmed, as first sent
-                assert (
-                    app.lead(decision.lead_id).fields["email"]
-                    == spelling.strip().strip("\u200b\ufeff").strip()
-                )
-    assert len(set(leads.values())) == len(addresses)
+    groups = [
+        (address, data.draw(st.lists(email_variants(address), min_size=1, max_size=3)))
+        for address in addresses
+    ]
+    assert_one_lead_per_identity(fresh_app("email"), "email", groups, trimmed)
+
+
+def trimmed(spelling: str) -> str:
+    """How a lead stores an address: trimmed (zero-width characters too), as first sent."""
+    return spelling.strip().strip("\u200b\ufeff").strip()
 
 
 def email_identity(address: str) -> tuple[str, str]:
@@ -167,18 +179,10 @@ def email_identity(address: str) -> tuple[str, str]:
 @given(st.data())
 def test_text_variants_find_one_lead_and_distinct_ids_distinct_leads(data):
     ids = data.draw(st.lists(text_ids(), min_size=1, max_size=4, unique_by=fold))
-    app = fresh_app("customer_id")
-    leads: dict[str, UUID] = {}
-    for text in ids:
-        for spelling in data.draw(st.lists(text_variants(text), min_size=1, max_size=3)):
-            decision = app.ingest(WS, {"fields": {"customer_id": spelling}})
-            if text in leads:
-                assert (decision.outcome, decision.lead_id) == (Outcome.UPDATED, leads[text])
-            else:
-                assert decision.outcome is Outcome.CREATED
-                leads[text] = decision.lead_id
-                assert app.lead(decision.lead_id).fields["customer_id"] == spelling
-    assert len(set(leads.values())) == len(ids)
+    groups = [
+        (text, data.draw(st.lists(text_variants(text), min_size=1, max_size=3))) for text in ids
+    ]
+    assert_one_lead_per_identity(fresh_app("customer_id"), "customer_id", groups, str)
 
 
 def fold(text: str) -> str:
