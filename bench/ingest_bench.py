@@ -31,7 +31,7 @@ from eventsourcing.persistence import Tracking
 from leadkey.adapters.application import Leadkey
 from leadkey.domain.decisions import Decision, Outcome
 from leadkey.domain.lead import Lead
-from leadkey.domain.normalization import _email_cached, _phone_key_cached
+from leadkey.domain.normalization import forget
 from leadkey.domain.workspace import Workspace, workspace_id
 from leadkey.projections.identifier_index import IdentifierIndexProjection, IndexView, index_at
 
@@ -67,15 +67,10 @@ def payloads(count: int, seed: int = 7) -> list[str]:
     return lines
 
 
-def clear_caches() -> None:
-    _phone_key_cached.cache_clear()
-    _email_cached.cache_clear()
-
-
 def ingest_rate(
     store: str, lines: list[str], batch: int, workers: int
 ) -> tuple[float, dict[str, int]]:
-    clear_caches()
+    forget()
     app = Leadkey(store)
     app.create_workspace("bench")
     counts = dict.fromkeys(("created", "updated", "dropped"), 0)

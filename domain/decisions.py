@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -243,6 +243,33 @@ def _prepare(config: MatchConfig | None, payload: str) -> Prepared:
             "leadkey does not keep lead timelines yet"
         )
     return Prepared(payload, config, None, matched.key, applied, keys, rejected, ignored)
+
+
+def normalize_ahead(
+    config: MatchConfig | None, payload: str, types: Collection[FieldType] = IDENTIFIER_TYPES
+) -> None:
+    """Normalize the values of ``payload`` of the phone and email fields among ``types``
+    under ``config``, for the memos alone: a process reading ahead of another fills them
+    (see ``normalization.prime``).  Decides nothing and never raises."""
+    if config is None:
+        return
+    try:
+        fields = json.loads(payload).get("fields")
+    except Exception:  # not JSON, or not an object: prepare() drops it, nothing to normalize
+        return
+    if not isinstance(fields, dict):
+        return
+    for api_name, raw in fields.items():
+        field_type = config.fields.get(api_name)
+        if field_type not in types:
+            continue
+        try:
+            if field_type is FieldType.PHONE:
+                phone_key(raw, config.country)
+            elif field_type is FieldType.EMAIL:
+                email_key(raw)
+        except UnusableValue:
+            pass
 
 
 def conclude(prepared: Prepared, lookup: Callable[[str], UUID | None]) -> Decision:

@@ -15,13 +15,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib.metadata import version
+from typing import Any
 
 import email_validator
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import NumberParseException, PhoneNumberFormat
+
+from .memo import Memo
 
 NORMALIZER_VERSIONS = (
     f"phonenumbers {phonenumbers.__version__}; "
@@ -37,7 +39,6 @@ MAX_EMAIL_INPUT = 254
 #: Regions a workspace may use as its default country.
 SUPPORTED_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
-_CACHE_SIZE = 1 << 17
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _TEL_PREFIX = re.compile(r"^tel:", re.IGNORECASE)
 _EXTENSION = re.compile(
@@ -63,6 +64,15 @@ class EmailValue:
 
     display: str
     key: str
+
+
+#: Results of the costly normalizers (phonenumbers, email-validator) kept per process.
+_PHONE_MEMO: Memo[tuple[str, str], tuple[str | None, str | None]] = Memo(1 << 17)
+_EMAIL_MEMO: Memo[str, tuple[str | None, str | None]] = Memo(1 << 17)
+_MEMOS = {"phone": _PHONE_MEMO, "email": _EMAIL_MEMO}
+
+#: New memo entries by memo name: what a process normalizing ahead sends to another.
+Journal = dict[str, list[tuple[Any, Any]]]
 
 
 def _strip(raw: object, kind: str) -> str:
@@ -100,14 +110,18 @@ def phone_key(raw: object, region: str) -> str:
     value = _strip(raw, "phone number").translate(_SEPARATORS)
     if len(value) > MAX_PHONE_INPUT:
         raise UnusableValue(f"longer than {MAX_PHONE_INPUT} characters")
-    key, reason = _phone_key_cached(value, region)
+    memo_key = (value, region)
+    result = _PHONE_MEMO.get(memo_key)
+    if result is None:
+        result = _phone_result(value, region)
+        _PHONE_MEMO.put(memo_key, result)
+    key, reason = result
     if key is None:
         raise UnusableValue(reason or "not a valid phone number")
     return key
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def _phone_key_cached(value: str, region: str) -> tuple[str | None, str | None]:
+def _phone_result(value: str, region: str) -> tuple[str | None, str | None]:
     value = _EXTENSION.sub("", _TEL_PREFIX.sub("", value))
     if _LETTER.search(value):
         return None, "contains letters"
@@ -151,20 +165,23 @@ def email_key(raw: object) -> EmailValue:
     value = _strip(raw, "email address")
     if len(value) > MAX_EMAIL_INPUT:
         raise UnusableValue(f"not a valid email address: longer than {MAX_EMAIL_INPUT} characters")
-    result = _email_cached(value)
-    if isinstance(result, str):
-        raise UnusableValue(result)
-    return result
+    result = _EMAIL_MEMO.get(value)
+    if result is None:
+        result = _email_result(value)
+        _EMAIL_MEMO.put(value, result)
+    key, reason = result
+    if key is None:
+        raise UnusableValue(reason or "not a valid email address")
+    return EmailValue(display=value, key=key)
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def _email_cached(value: str) -> EmailValue | str:
+def _email_result(value: str) -> tuple[str | None, str | None]:
     try:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as error:
-        return f"not a valid email address: {error}"
+        return None, f"not a valid email address: {error}"
     local = unicodedata.normalize("NFC", checked.local_part.casefold())
-    return EmailValue(display=value, key=f"{local}@{checked.ascii_domain}")
+    return f"{local}@{checked.ascii_domain}", None
 
 
 def text_key(raw: object) -> str:
@@ -184,3 +201,33 @@ def fold_text(value: str) -> str:
     """Case-insensitive, otherwise character-for-character form of ``value``."""
     nfc = unicodedata.normalize
     return nfc("NFC", nfc("NFC", value).casefold())
+
+
+def keep_journal() -> None:
+    """From now on, note every new normalization result of this process (for
+    :func:`take_journal`): a worker normalizing ahead of another process calls this."""
+    for memo in _MEMOS.values():
+        if memo.journal is None:
+            memo.journal = []
+
+
+def take_journal() -> Journal:
+    """The normalization results noted since the last call (see :func:`keep_journal`)."""
+    journal: Journal = {}
+    for name, memo in _MEMOS.items():
+        if memo.journal:
+            journal[name], memo.journal = memo.journal, []
+    return journal
+
+
+def prime(journal: Journal) -> None:
+    """Memoize results another process computed with these same functions, so that
+    normalizing those values here costs a lookup."""
+    for name, entries in journal.items():
+        _MEMOS[name].prime(entries)
+
+
+def forget() -> None:
+    """Empty the memos (benchmarks start cold with it)."""
+    for memo in _MEMOS.values():
+        memo.clear()

@@ -147,6 +147,15 @@ class Workspace(Aggregate):
         self.generation = generation
 
 
+#: The events that change a workspace's configuration.
+WORKSPACE_EVENTS = (
+    Workspace.WorkspaceCreated,
+    Workspace.FieldAdded,
+    Workspace.IdentifierChanged,
+    Workspace.DefaultCountryChanged,
+)
+
+
 def _is_unicode(text: str) -> bool:
     try:
         text.encode("utf-8")
