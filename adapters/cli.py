@@ -40,6 +40,7 @@ from leadkey.projections.what_if import (
 )
 
 from .application import ConcurrencyError, Leadkey, Submission, UnknownWorkspace
+from .lookahead import replay_with_workers
 from .stores import DEFAULT_STORE, StoreError
 
 #: The workspace used when ``--workspace`` is not given; ``ingest`` creates it on first use.
@@ -833,15 +834,30 @@ until_option = click.option(
 @click.option("--verify", is_flag=True, help="Exit 1 if any decision is not re-derived.")
 @until_option
 @json_option
+@click.option(
+    "--workers",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 1),
+    help="1: a process reads the log ahead and normalizes phones and emails (large logs).",
+)
 @click.pass_context
 def replay(
-    ctx: click.Context, workspace: str, verify: bool, until: int | None, as_json: bool
+    ctx: click.Context,
+    workspace: str,
+    verify: bool,
+    until: int | None,
+    as_json: bool,
+    workers: int,
 ) -> None:
     """Replay the workspace's log and decide every recorded payload again, under the
     configuration and index in force just before it."""
     app = _app(ctx)
     app.check_workspace(workspace)  # an unknown workspace is an error, not an empty replay
-    report = audit.replay(app, workspace, until=until)
+    try:
+        report = replay_with_workers(app, workspace, until=until, workers=workers)
+    except ValueError as error:  # a worker on a memory: store
+        raise CliError(str(error)) from error
     if as_json:
         _echo_json(report.as_dict())
     else:

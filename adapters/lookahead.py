@@ -27,6 +27,7 @@ from leadkey.domain.field_types import FieldType
 from leadkey.domain.lead import DECISION_EVENTS
 from leadkey.domain.normalization import keep_journal, prime, take_journal
 from leadkey.domain.workspace import WORKSPACE_EVENTS, workspace_id
+from leadkey.projections.audit import ReplayReport, replay
 from leadkey.projections.identifier_index import (
     IdentifierIndexProjection,
     IndexView,
@@ -147,3 +148,16 @@ def _work(
             after = notifications[-1].id
     connection.close()
     app.close()
+
+
+def replay_with_workers(
+    app: Application, workspace: str, *, until: int | None = None, workers: int = 1
+) -> ReplayReport:
+    """:func:`~leadkey.projections.audit.replay`, with a worker normalizing ahead when
+    ``workers`` is 1 (0: none).  The report is the same either way."""
+    if workers not in (0, 1):
+        raise ValueError("workers must be 0 or 1: one worker reads ahead of the replay")
+    if not workers:
+        return replay(app, workspace, until=until)
+    with NormalizingAhead(app, workspace, until) as ahead:
+        return replay(app, workspace, until=until, progress=ahead)

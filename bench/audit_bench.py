@@ -8,7 +8,8 @@ spelled several ways, most with an email sent in varying case and some sharing o
 about 3 % without a usable phone.  Then it measures, each in a fresh process so that
 peak memory (max RSS) is the step's own:
 
-- replay + verify of every recorded decision;
+- replay + verify of every recorded decision, alone and with a worker process
+  normalizing ahead (``replay --workers 1``; its peak memory is printed apart);
 - what-if: email as the identifier from the start (every payload decided again);
 - explain of one lead (its whole decision history), cold start.
 """
@@ -73,15 +74,17 @@ def build(store: str, count: int) -> None:
 def step(store: str, name: str) -> None:
     """One measured step, in this (fresh) process; prints one line."""
     from leadkey.adapters.application import Leadkey
+    from leadkey.adapters.lookahead import replay_with_workers
     from leadkey.domain.lead import Lead
-    from leadkey.projections.audit import explain_lead, replay
+    from leadkey.projections.audit import explain_lead
     from leadkey.projections.identifier_index import read_log
     from leadkey.projections.what_if import Switch, what_if
 
     started = time.perf_counter()
-    if name == "replay":
+    if name in ("replay", "replay-worker"):
         app = Leadkey(store)
-        report = replay(app, WORKSPACE)
+        workers = int(name == "replay-worker")
+        report = replay_with_workers(app, WORKSPACE, workers=workers)
         figure = f"{sum(report.decisions.values()):,} decisions, verified={report.verified}"
     elif name == "what-if":
         report = what_if(Leadkey(store), WORKSPACE, Switch(identifier="email"))
@@ -101,8 +104,10 @@ def step(store: str, name: str) -> None:
         raise SystemExit(f"unknown step {name!r}")
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     took = f"{elapsed * 1000:.1f} ms" if elapsed < 1 else f"{elapsed:.1f} s"
-    print(f"{name}: {took} ({figure}); peak memory {peak:,.0f} MiB")
+    memory = f"peak memory {peak:,.0f} MiB" + (f", worker {worker:,.0f} MiB" if worker else "")
+    print(f"{name}: {took} ({figure}); {memory}")
 
 
 def main() -> None:
@@ -121,7 +126,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, store {path}")
     if not os.path.exists(path):
         build(store, args.payloads)
-    for name in ("replay", "what-if", "explain"):
+    for name in ("replay", "replay-worker", "what-if", "explain"):
         subprocess.run(
             [
                 sys.executable,

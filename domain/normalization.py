@@ -203,11 +203,14 @@ def fold_text(value: str) -> str:
     return nfc("NFC", nfc("NFC", value).casefold())
 
 
-def keep_journal() -> None:
+def keep_journal(keep: bool = True) -> None:
     """From now on, note every new normalization result of this process (for
-    :func:`take_journal`): a worker normalizing ahead of another process calls this."""
+    :func:`take_journal`), or stop noting them: a worker normalizing ahead of another
+    process keeps one."""
     for memo in _MEMOS.values():
-        if memo.journal is None:
+        if not keep:
+            memo.journal = None
+        elif memo.journal is None:
             memo.journal = []
 
 
