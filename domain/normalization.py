@@ -199,6 +199,8 @@ def text_key(raw: object) -> str:
 
 def fold_text(value: str) -> str:
     """Case-insensitive, otherwise character-for-character form of ``value``."""
+    if value.isascii():  # NFC leaves ASCII as it is, and casefold is lower there
+        return value.lower()
     nfc = unicodedata.normalize
     return nfc("NFC", nfc("NFC", value).casefold())
 

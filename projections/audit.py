@@ -104,15 +104,15 @@ def replay(
             index = projection.view.workspaces.get(wanted)
             config = index.config if index else None
             lookup = index.lookup if index else _nothing
-            replayed = decide(config, event.payload, lookup)
             recorded = _recorded(event)
-            counts[recorded["outcome"]] += 1
-            differences = {
-                name: (recorded[name], value)
-                for name, value in _comparable(replayed).items()
-                if recorded[name] != value
-            }
-            if differences:
+            replayed = _comparable(decide(config, event.payload, lookup))
+            counts[recorded[0]] += 1
+            if recorded != replayed:
+                differences = {
+                    name: (old, new)
+                    for name, old, new in zip(_COMPARED, recorded, replayed, strict=True)
+                    if old != new
+                }
                 divergences.append(
                     Divergence(
                         position,
@@ -129,38 +129,32 @@ def _nothing(_key: str) -> None:
     return None
 
 
-def _recorded(event: Any) -> dict[str, Any]:
+def _recorded(event: Any) -> tuple[Any, ...]:
+    """What ``event`` recorded, in the order of :data:`_COMPARED`."""
     if isinstance(event, DroppedPayload.PayloadDropped):
-        return {
-            "outcome": "dropped",
-            "lead_id": None,
-            "key": None,
-            "reason": event.reason,
-            "applied": {},
-            "rejected": {},
-            "ignored": [],
-        }
-    return {
-        "outcome": "created" if isinstance(event, Lead.LeadCreated) else "updated",
-        "lead_id": event.originator_id,
-        "key": event.key,
-        "reason": None,
-        "applied": event.applied,
-        "rejected": event.rejected,
-        "ignored": [list(pair) for pair in event.ignored],
-    }
+        return ("dropped", None, None, event.reason, {}, {}, [])
+    return (
+        "created" if isinstance(event, Lead.LeadCreated) else "updated",
+        event.originator_id,
+        event.key,
+        None,
+        event.applied,
+        event.rejected,
+        [list(pair) for pair in event.ignored],
+    )
 
 
-def _comparable(decision: Decision) -> dict[str, Any]:
-    return {
-        "outcome": str(decision.outcome),
-        "lead_id": decision.lead_id,
-        "key": decision.key,
-        "reason": str(decision.reason) if decision.reason else None,
-        "applied": decision.applied,
-        "rejected": decision.rejected,
-        "ignored": [list(pair) for pair in decision.ignored.items()],
-    }
+def _comparable(decision: Decision) -> tuple[Any, ...]:
+    """The same of a replayed decision."""
+    return (
+        str(decision.outcome),
+        decision.lead_id,
+        decision.key,
+        str(decision.reason) if decision.reason else None,
+        decision.applied,
+        decision.rejected,
+        [list(pair) for pair in decision.ignored.items()],
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -258,22 +252,21 @@ def explain_position(app: Application, position: int) -> DecisionExplained | Non
 
 
 def _explained(event: Any, position: int | None, fields: dict[str, Any]) -> DecisionExplained:
-    recorded = _recorded(event)
-    applied = recorded["applied"]
+    outcome, lead, key, reason, applied, rejected, ignored = _recorded(event)
     return DecisionExplained(
         position=position,
-        outcome=recorded["outcome"],
-        lead_id=recorded["lead_id"],
+        outcome=outcome,
+        lead_id=lead,
         identifier=event.identifier,
         generation=event.generation,
         raw_identifier=_raw_identifier(event.payload, event.identifier),
-        key=recorded["key"],
-        reason=recorded["reason"],
+        key=key,
+        reason=reason,
         message=getattr(event, "message", None),
         changes={f: (fields.get(f), v) for f, v in applied.items() if fields.get(f) != v},
         unchanged=tuple(f for f, v in applied.items() if f in fields and fields[f] == v),
-        rejected=recorded["rejected"],
-        ignored=dict(recorded["ignored"]),
+        rejected=rejected,
+        ignored=dict(ignored),
         source=event.source,
         recorded_at=event.timestamp.isoformat(),
     )

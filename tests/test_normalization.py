@@ -30,6 +30,7 @@ from leadkey.domain.decisions import Decision, DropReason, Outcome
 from leadkey.domain.normalization import (
     UnusableValue,
     email_key,
+    fold_text,
     phone_key,
     text_key,
 )
@@ -596,3 +597,9 @@ def test_text_key_on_arbitrary_text(raw):
     assert raw.strip()
     assert text_key(key) == key
     assert len(key) >= 1
+
+
+@given(st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=127))))
+def test_folding_is_nfc_of_the_casefolded_nfc_also_on_its_ascii_shortcut(text: str) -> None:
+    nfc = unicodedata.normalize
+    assert fold_text(text) == nfc("NFC", nfc("NFC", text).casefold())
