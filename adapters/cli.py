@@ -854,10 +854,7 @@ def replay(
     configuration and index in force just before it."""
     app = _app(ctx)
     app.check_workspace(workspace)  # an unknown workspace is an error, not an empty replay
-    try:
-        report = replay_with_workers(app, workspace, until=until, workers=workers)
-    except ValueError as error:  # a worker on a memory: store
-        raise CliError(str(error)) from error
+    report = replay_with_workers(app, workspace, until=until, workers=workers)
     if as_json:
         _echo_json(report.as_dict())
     else:

@@ -5,7 +5,7 @@ phone and email values of the payloads it finds there (the costly part of decidi
 again, in phonenumbers and email-validator), and sends the results; the replay puts
 them in its memos, so that deciding those payloads again finds them computed.
 
-The replay never waits for the worker: a result that arrives late is computed again
+The replay does not wait for the worker's results: one that arrives late is computed
 by the replay itself, and a worker that falls behind skips forward.  The memos hold
 results of pure functions, so the report is the same with or without the worker.
 """
@@ -13,8 +13,7 @@ results of pure functions, so the report is the same with or without the worker.
 from __future__ import annotations
 
 import time
-from contextlib import suppress
-from multiprocessing import get_context
+from multiprocessing import Pipe, Value
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -35,9 +34,11 @@ from leadkey.projections.identifier_index import (
 )
 
 from .application import Leadkey
+from .processes import start_worker, stop_worker
+from .stores import StoreError
 
 _DECISION_TOPICS = frozenset(get_topic(cls) for cls in DECISION_EVENTS)
-_WORKSPACE_TOPICS = frozenset(get_topic(cls) for cls in WORKSPACE_EVENTS)
+_WORKSPACE_TOPICS = tuple(get_topic(cls) for cls in WORKSPACE_EVENTS)
 _ALL = frozenset((FieldType.PHONE, FieldType.EMAIL))
 _PHONE = frozenset((FieldType.PHONE,))
 
@@ -47,7 +48,10 @@ class NormalizingAhead:
     pass it as the replay's ``progress`` callback, inside a ``with`` block.
 
     ``ahead`` is how many log positions the worker may run ahead of the replay; it
-    reads ``page`` notifications at a time and sends the results of each page.
+    reads ``page`` notifications at a time and sends the results of each page.  The
+    store must be one that another process can read: a SQLite file or PostgreSQL
+    (:class:`StoreError` otherwise).  The worker is spawned, so a script using it needs
+    the ``if __name__ == "__main__"`` guard.
     """
 
     def __init__(
@@ -59,33 +63,40 @@ class NormalizingAhead:
         ahead: int = 5000,
         page: int = 250,
     ) -> None:
-        if app.env.get("PERSISTENCE_MODULE") == "eventsourcing.popo":
-            raise ValueError(
-                "a worker reads the store itself: it needs a SQLite or PostgreSQL store, "
-                "not memory:"
-            )
-        context = get_context("spawn")
-        self._position = context.Value("q", 0, lock=False)
-        self._connection, theirs = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_work,
-            args=(dict(app.env), workspace, until, self._position, theirs, ahead, page),
-            daemon=True,
+        env = dict(app.env)
+        module = env.get("PERSISTENCE_MODULE")
+        dbname = env.get("SQLITE_DBNAME", "")
+        shared = module == "eventsourcing.postgres" or (
+            module == "eventsourcing.sqlite"
+            and dbname != ":memory:"
+            and "mode=memory" not in dbname
         )
-        self._process.start()
+        if not shared:
+            raise StoreError(
+                "a worker reads the store itself: it needs a SQLite file or PostgreSQL, "
+                "not a store in memory"
+            )
+        self._position = Value("q", 0, lock=False)
+        self._connection, theirs = Pipe(duplex=False)
+        self._process = start_worker(
+            _work, env, workspace, until, self._position, theirs, ahead, page
+        )
         theirs.close()
+        self._gone = False
 
     def __call__(self, position: int) -> None:
-        """The replay is at ``position``: memoize what the worker sent for after it."""
+        """The replay is at ``position``: memoize what the worker sent for from there on."""
         self._position.value = position
+        if self._gone:
+            return
         connection = self._connection
         try:
             while connection.poll():
                 last, journal = connection.recv()
-                if last > position:
+                if last >= position:
                     prime(journal)
         except (EOFError, OSError):  # the worker is gone: the replay goes on alone
-            pass
+            self._gone = True
 
     def __enter__(self) -> NormalizingAhead:
         return self
@@ -93,10 +104,7 @@ class NormalizingAhead:
     def __exit__(self, *_: object) -> None:
         self._position.value = -1
         self._connection.close()
-        self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
+        stop_worker(self._process, timeout=0.5)  # it only reads: no need to wait long
 
 
 def _work(
@@ -108,46 +116,74 @@ def _work(
     ahead: int,
     page: int,
 ) -> None:
-    """The worker: read pages ahead of ``position`` (the replay's) until the end."""
+    """The worker: read pages ahead of ``position`` (the replay's) until the end.
+
+    Whatever goes wrong here only means fewer results sent, so it ends quietly.
+    """
+    app = None
+    try:
+        app = Leadkey(env=env)
+        _read_ahead(app, workspace, until, position, connection, ahead, page)
+    except Exception:  # the replay computes what the worker does not send
+        pass
+    finally:
+        connection.close()
+        if app is not None:
+            app.close()
+
+
+def _read_ahead(
+    app: Leadkey,
+    workspace: str,
+    until: int | None,
+    position: Any,
+    connection: Connection,
+    ahead: int,
+    page: int,
+) -> None:
     keep_journal()
-    app = Leadkey(env=env)
     wanted = workspace_id(workspace)
     configs = IdentifierIndexProjection(IndexView())  # fed workspace events only
     after = 0
-    with fewer_collections(), suppress(BrokenPipeError, EOFError, OSError, KeyboardInterrupt):
+    with fewer_collections():
         while (replayed := position.value) >= 0:
             if after >= replayed + ahead:
                 time.sleep(0.002)
                 continue
-            # Fallen behind: skip to two pages past the replay, reading only the
-            # configuration changes on the way (normalizing there would race it).
-            behind = after < replayed
+            if after < replayed:  # fallen behind: skip past the replay (racing it is waste)
+                target = replayed + 2 * page if until is None else min(replayed + 2 * page, until)
+                for notification in app.recorder.select_notifications(
+                    start=after,
+                    limit=target - after,
+                    stop=target,
+                    topics=_WORKSPACE_TOPICS,
+                    inclusive_of_start=False,
+                ):  # the configuration changes on the way
+                    event = app.mapper.to_domain_event(notification)
+                    configs.process_event(event, Tracking(app.name, notification.id))
+                after = target
+                continue
             # Close ahead, phone numbers only (the costlier part): the replay catches up.
             types = _ALL if after >= replayed + 2 * page else _PHONE
-            limit = replayed + 2 * page - after if behind else page
             notifications = app.recorder.select_notifications(
-                start=after, limit=limit, stop=until, inclusive_of_start=False
+                start=after, limit=page, stop=until, inclusive_of_start=False
             )
             for notification in notifications:
                 topic = notification.topic
                 if topic in _WORKSPACE_TOPICS:
                     event = app.mapper.to_domain_event(notification)
                     configs.process_event(event, Tracking(app.name, notification.id))
-                elif not behind and topic in _DECISION_TOPICS:
+                elif topic in _DECISION_TOPICS:
                     event = app.mapper.to_domain_event(notification)
                     index = configs.view.workspaces.get(event.workspace_id)
                     if event.workspace_id == wanted and index is not None:
                         normalize_ahead(index.config, event.payload, types)
-            if not notifications:
-                break
             journal = take_journal()
             if journal:
                 connection.send((notifications[-1].id, journal))
-            if len(notifications) < limit:  # the end of the log, or of the replay
-                break
+            if len(notifications) < page:  # the end of the log, or of the replay
+                return
             after = notifications[-1].id
-    connection.close()
-    app.close()
 
 
 def replay_with_workers(

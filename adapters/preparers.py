@@ -10,11 +10,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from contextlib import suppress
-from multiprocessing import get_context
+from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import Any
 
 from leadkey.domain.decisions import Decision, MatchConfig, Outcome, Prepared, prepare
+
+from .processes import start_worker, stop_worker
 
 #: A prepared batch as it travels between processes: the configuration it was prepared
 #: under, and one plain tuple per payload.
@@ -43,21 +45,20 @@ def from_wire(config: MatchConfig | None, text: str, item: tuple[Any, ...]) -> P
 
 
 def _serve(connection: Connection) -> None:
-    while (request := connection.recv()) is not None:
-        connection.send(prepare_batch(*request))
+    with suppress(EOFError, OSError):  # the calling process is gone
+        while (request := connection.recv()) is not None:
+            connection.send(prepare_batch(*request))
 
 
 class Preparers:
     """``count`` worker processes; use as a context manager."""
 
     def __init__(self, count: int) -> None:
-        context = get_context("spawn")
         self._connections: list[Connection] = []
         self._processes = []
         for _ in range(count):
-            mine, theirs = context.Pipe()
-            process = context.Process(target=_serve, args=(theirs,), daemon=True)
-            process.start()
+            mine, theirs = Pipe()
+            process = start_worker(_serve, theirs)
             theirs.close()
             self._connections.append(mine)
             self._processes.append(process)
@@ -71,9 +72,7 @@ class Preparers:
                 connection.send(None)
             connection.close()
         for process in self._processes:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.terminate()
+            stop_worker(process, timeout=5)
 
     def pipeline(
         self, batches: Iterator[tuple[Any, list[str]]], config: Any

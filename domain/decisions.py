@@ -250,7 +250,9 @@ def normalize_ahead(
 ) -> None:
     """Normalize the values of ``payload`` of the phone and email fields among ``types``
     under ``config``, for the memos alone: a process reading ahead of another fills them
-    (see ``normalization.prime``).  Decides nothing and never raises."""
+    (see ``normalization.prime``).  Decides nothing and never raises.  It parses the
+    payload as :func:`prepare` does but skips the rest of its work, which matters in a
+    worker that must keep ahead."""
     if config is None:
         return
     try:
@@ -268,7 +270,7 @@ def normalize_ahead(
                 phone_key(raw, config.country)
             elif field_type is FieldType.EMAIL:
                 email_key(raw)
-        except UnusableValue:
+        except Exception:  # unusable (or a library's defect): prepare() records why
             pass
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import islice
+from threading import Lock
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
@@ -18,34 +19,38 @@ class Memo(Generic[K, V]):
     send its new results (:meth:`prime` puts them in the other process's memo).
     """
 
-    __slots__ = ("_data", "get", "journal", "size")
+    __slots__ = ("_data", "_lock", "get", "journal", "size")
 
     def __init__(self, size: int) -> None:
-        self.size = size
+        self.size = max(1, size)
         self._data: dict[K, V] = {}
+        self._lock = Lock()
         self.get = self._data.get
         self.journal: list[tuple[K, V]] | None = None
 
     def put(self, key: K, value: V) -> None:
-        data = self._data
-        if len(data) >= self.size:
-            data = self._data = dict(islice(data.items(), self.size // 4, None))
-            self.get = data.get
-        data[key] = value
-        if self.journal is not None:
-            self.journal.append((key, value))
+        with self._lock:
+            self._put(key, value)
+            if self.journal is not None:
+                self.journal.append((key, value))
 
     def prime(self, entries: list[tuple[Any, Any]]) -> None:
         """Put results computed elsewhere by the same function (not journaled again)."""
-        journal, self.journal = self.journal, None
-        try:
+        with self._lock:
             for key, value in entries:
-                self.put(key, value)
-        finally:
-            self.journal = journal
+                self._put(key, value)
+
+    def _put(self, key: K, value: V) -> None:
+        data = self._data
+        if len(data) >= self.size:
+            oldest = max(1, self.size // 4)
+            data = self._data = dict(islice(data.items(), oldest, None))
+            self.get = data.get
+        data[key] = value
 
     def clear(self) -> None:
-        self._data.clear()
+        with self._lock:
+            self._data.clear()
 
     def __len__(self) -> int:
         return len(self._data)
