@@ -229,7 +229,8 @@ def prime(journal: Journal) -> None:
     """Memoize results another process computed with these same functions, so that
     normalizing those values here costs a lookup."""
     for name, entries in journal.items():
-        _MEMOS[name].prime(entries)
+        if name in _MEMOS:
+            _MEMOS[name].prime(entries)
 
 
 def forget() -> None:
