@@ -123,7 +123,27 @@ def _work(
     app = None
     try:
         app = Leadkey(env=env)
-        _read_ahead(app, workspace, until, position, connection, ahead, page)
+        keep_journal()
+        log = _Log(app, workspace)
+        after = 0
+        with fewer_collections():
+            while (replayed := position.value) >= 0:
+                if after >= replayed + ahead:
+                    time.sleep(0.002)
+                elif after < replayed:  # fallen behind: skip past it (racing it is waste)
+                    target = replayed + 2 * page
+                    target = target if until is None else min(target, until)
+                    log.read(after, target - after, target, None)
+                    after = target
+                else:  # close ahead, phone numbers only (the costlier part)
+                    types = _ALL if after >= replayed + 2 * page else _PHONE
+                    last, full = log.read(after, page, until, types)
+                    journal = take_journal()
+                    if journal:
+                        connection.send((last, journal))
+                    if not full:  # the end of the log, or of the replay
+                        return
+                    after = last
     except Exception:  # the replay computes what the worker does not send
         pass
     finally:
@@ -132,58 +152,40 @@ def _work(
             app.close()
 
 
-def _read_ahead(
-    app: Leadkey,
-    workspace: str,
-    until: int | None,
-    position: Any,
-    connection: Connection,
-    ahead: int,
-    page: int,
-) -> None:
-    keep_journal()
-    wanted = workspace_id(workspace)
-    configs = IdentifierIndexProjection(IndexView())  # fed workspace events only
-    after = 0
-    with fewer_collections():
-        while (replayed := position.value) >= 0:
-            if after >= replayed + ahead:
-                time.sleep(0.002)
-                continue
-            if after < replayed:  # fallen behind: skip past the replay (racing it is waste)
-                target = replayed + 2 * page if until is None else min(replayed + 2 * page, until)
-                for notification in app.recorder.select_notifications(
-                    start=after,
-                    limit=target - after,
-                    stop=target,
-                    topics=_WORKSPACE_TOPICS,
-                    inclusive_of_start=False,
-                ):  # the configuration changes on the way
-                    event = app.mapper.to_domain_event(notification)
-                    configs.process_event(event, Tracking(app.name, notification.id))
-                after = target
-                continue
-            # Close ahead, phone numbers only (the costlier part): the replay catches up.
-            types = _ALL if after >= replayed + 2 * page else _PHONE
-            notifications = app.recorder.select_notifications(
-                start=after, limit=page, stop=until, inclusive_of_start=False
-            )
-            for notification in notifications:
-                topic = notification.topic
-                if topic in _WORKSPACE_TOPICS:
-                    event = app.mapper.to_domain_event(notification)
-                    configs.process_event(event, Tracking(app.name, notification.id))
-                elif topic in _DECISION_TOPICS:
-                    event = app.mapper.to_domain_event(notification)
-                    index = configs.view.workspaces.get(event.workspace_id)
-                    if event.workspace_id == wanted and index is not None:
-                        normalize_ahead(index.config, event.payload, types)
-            journal = take_journal()
-            if journal:
-                connection.send((notifications[-1].id, journal))
-            if len(notifications) < page:  # the end of the log, or of the replay
-                return
-            after = notifications[-1].id
+class _Log:
+    """The worker's reading of the log: the configuration in force, and normalizing."""
+
+    def __init__(self, app: Leadkey, workspace: str) -> None:
+        self.app = app
+        self.wanted = workspace_id(workspace)
+        self.configs = IdentifierIndexProjection(IndexView())  # fed workspace events only
+
+    def read(
+        self, after: int, limit: int, stop: int | None, types: frozenset[FieldType] | None
+    ) -> tuple[int, bool]:
+        """Follow the configuration events after ``after`` (at most ``limit`` events, up
+        to ``stop``) and normalize the payloads' fields of ``types`` (None: only follow).
+        Returns the last position read and whether ``limit`` events were read."""
+        app = self.app
+        notifications = app.recorder.select_notifications(
+            start=after,
+            limit=limit,
+            stop=stop,
+            topics=_WORKSPACE_TOPICS if types is None else (),
+            inclusive_of_start=False,
+        )
+        for notification in notifications:
+            topic = notification.topic
+            if topic in _WORKSPACE_TOPICS:
+                event = app.mapper.to_domain_event(notification)
+                self.configs.process_event(event, Tracking(app.name, notification.id))
+            elif types is not None and topic in _DECISION_TOPICS:
+                event = app.mapper.to_domain_event(notification)
+                index = self.configs.view.workspaces.get(event.workspace_id)
+                if event.workspace_id == self.wanted and index is not None:
+                    normalize_ahead(index.config, event.payload, types)
+        last = notifications[-1].id if notifications else after
+        return last, len(notifications) == limit
 
 
 def replay_with_workers(

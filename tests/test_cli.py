@@ -405,16 +405,21 @@ def test_lookup_unusable_value_exits_2(store: str) -> None:
 # -- a real process -------------------------------------------------------------------
 
 
+def run_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``leadkey ARGS`` in a real process (its stderr is what a user would see)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from leadkey.adapters.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_real_process_errors_without_traceback(tmp_path: Path) -> None:
     def leadkey(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-c", "from leadkey.adapters.cli import main; main()", *args],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=120,
-            check=False,
-        )
+        return run_process(*args, cwd=tmp_path)
 
     done = leadkey("ingest", str(EXAMPLES))
     assert done.returncode == 0, done.stderr

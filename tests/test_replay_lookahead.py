@@ -14,8 +14,6 @@ import pickle
 import random
 import shutil
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +24,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_cli import run_process
 
 from leadkey.adapters.application import Leadkey
 from leadkey.adapters.lookahead import NormalizingAhead, replay_with_workers
@@ -149,16 +148,8 @@ def test_a_worker_needs_a_store_it_can_read_too(url: str) -> None:
 
 
 def test_cli_replay_with_a_worker_prints_the_same_and_nothing_else(store: str) -> None:
-    def leadkey(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-c", "from leadkey.adapters.cli import main; main()", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
     args = ["--store", store, "replay", "--workspace", "w", "--verify", "--json"]
-    alone, ahead = leadkey(*args), leadkey(*args, "--workers", "1")
+    alone, ahead = run_process(*args), run_process(*args, "--workers", "1")
     assert alone.returncode == ahead.returncode == 0
     assert ahead.stdout == alone.stdout and json.loads(ahead.stdout)["verified"] is True
     assert ahead.stderr == "", "the worker printed something"
