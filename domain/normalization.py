@@ -6,8 +6,8 @@ the README ("Matching rules"); the tests pin every one of them.
 
 Keys depend on the versions of ``phonenumbers`` (validity metadata),
 ``email-validator`` with ``idna`` (domains) and the Unicode database;
-:data:`NORMALIZER_VERSIONS` names them so that every recorded decision can say what it
-depended on.
+:data:`NORMALIZER_VERSIONS` names them, after leadkey's own rule version, so that every
+recorded decision can say what it depended on.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from email_validator import EmailNotValidError, validate_email
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from .memo import Memo
+from .rules import RULES_VERSION
 
 NORMALIZER_VERSIONS = (
+    f"leadkey rules {RULES_VERSION}; "
     f"phonenumbers {phonenumbers.__version__}; "
     f"email-validator {email_validator.__version__}; "
     f"idna {version('idna')}; "
