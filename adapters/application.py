@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -16,7 +15,6 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Recording
 
 from leadkey.domain.decisions import (
-    NOT_TEXT,
     Decision,
     MatchConfig,
     Outcome,
@@ -27,6 +25,7 @@ from leadkey.domain.decisions import (
     prepare,
 )
 from leadkey.domain.lead import DroppedPayload, Lead
+from leadkey.domain.payload import NOT_TEXT, dumps, record_text
 from leadkey.domain.sequence import DecisionSequence
 from leadkey.domain.workspace import ConfigurationError, Workspace, workspace_id
 from leadkey.projections.identifier_index import (
@@ -407,8 +406,13 @@ def _payload_text(payload: Any) -> str:
     """The text recorded for a payload: JSON text as given, or JSON of an object.
 
     Text that is not valid Unicode (bytes that are not UTF-8, unpaired surrogates) is
-    recorded behind the :data:`NOT_TEXT` mark, with backslash escapes, and dropped.
+    recorded behind the :data:`NOT_TEXT` mark, with backslash escapes, and dropped; text
+    past the size limit is recorded abbreviated (see ``payload.record_text``).
     """
+    return record_text(_full_text(payload))
+
+
+def _full_text(payload: Any) -> str:
     if isinstance(payload, bytes | bytearray):
         try:
             payload = bytes(payload).decode("utf-8")
@@ -416,10 +420,10 @@ def _payload_text(payload: Any) -> str:
             return NOT_TEXT + bytes(payload).decode("utf-8", errors="backslashreplace")
     if not isinstance(payload, str):
         try:
-            text = json.dumps(payload, ensure_ascii=False)
-        except (TypeError, ValueError, RecursionError) as error:
-            return f"<not JSON: {type(error).__name__}: {error}: {payload!r:.200}>"
-        return json.dumps(payload) if has_unpaired_surrogate(text) else text
+            text = dumps(payload)
+        except (TypeError, ValueError) as error:
+            return f"<not JSON: {type(error).__name__}: {error}: a {type(payload).__name__}>"
+        return dumps(payload, ensure_ascii=True) if has_unpaired_surrogate(text) else text
     if has_unpaired_surrogate(payload):
         return NOT_TEXT + payload.encode("utf-8", errors="backslashreplace").decode("utf-8")
     return payload

@@ -3,7 +3,6 @@ the identifier index and one raw payload."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from uuid import UUID
 from .field_types import IDENTIFIER_TYPES, FieldRejected, FieldType, FieldValue, coerce
 from .lead import lead_id
 from .normalization import NORMALIZER_VERSIONS, UnusableValue, email_key, phone_key, text_key
+from .payload import MAX_FIELDS, PayloadRefused, parse
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -33,6 +33,10 @@ class DropReason(StrEnum):
     IDENTIFIER_MISSING = "identifier_missing"
     IDENTIFIER_EMPTY = "identifier_empty"
     IDENTIFIER_UNUSABLE = "identifier_unusable"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    PAYLOAD_TOO_DEEP = "payload_too_deep"
+    NUMBER_TOO_LONG = "number_too_long"
+    TOO_MANY_FIELDS = "too_many_fields"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,16 +159,15 @@ def decide(
     return conclude(prepare(config, payload), lookup)
 
 
-#: Starts the recorded text of a payload that was not Unicode text (invalid UTF-8,
-#: unpaired surrogates); the rest shows it with backslash escapes.  No JSON starts so.
-NOT_TEXT = "<not Unicode text> "
-
-
 def prepare(config: MatchConfig | None, payload: str) -> Prepared:
     """Parse ``payload`` and normalize every value under ``config`` (the costly, index-free
-    half of :func:`decide`).  Never raises: what cannot be processed is dropped."""
+    half of :func:`decide`).  What cannot be processed is dropped; it raises only when
+    this process cannot decide at all (``RecursionError``, ``MemoryError``: a decision
+    never depends on the stack or on memory)."""
     try:
         return _prepare(config, payload)
+    except (RecursionError, MemoryError):
+        raise
     except Exception as error:  # a defect, not a payload's fault: still one recorded decision
         message = f"cannot be processed: {type(error).__name__}: {error}"
         return _drop(payload, config, DropReason.PAYLOAD_MALFORMED, message)
@@ -173,13 +176,10 @@ def prepare(config: MatchConfig | None, payload: str) -> Prepared:
 def _prepare(config: MatchConfig | None, payload: str) -> Prepared:
     if config is None:
         return _drop(payload, None, DropReason.UNKNOWN_WORKSPACE, "no such workspace")
-    if payload.startswith(NOT_TEXT):
-        message = "not valid Unicode text (invalid UTF-8 or unpaired surrogates)"
-        return _drop(payload, config, DropReason.PAYLOAD_MALFORMED, message)
     try:
-        body = json.loads(payload)
-    except (ValueError, RecursionError) as error:
-        return _drop(payload, config, DropReason.PAYLOAD_MALFORMED, f"not valid JSON: {error}")
+        body = parse(payload)
+    except PayloadRefused as refused:
+        return _drop(payload, config, DropReason(refused.reason), refused.message)
     if _SURROGATE_ESCAPE.search(payload) and has_unpaired_surrogate(body):
         return _drop(
             payload,
@@ -198,6 +198,13 @@ def _prepare(config: MatchConfig | None, payload: str) -> Prepared:
     actions = body.get("actions", [])
     if not isinstance(actions, list):
         return _drop(payload, config, DropReason.PAYLOAD_MALFORMED, '"actions" must be an array')
+    if len(fields) > MAX_FIELDS:
+        return _drop(
+            payload,
+            config,
+            DropReason.TOO_MANY_FIELDS,
+            f'"fields" has {len(fields):,} entries; the limit is {MAX_FIELDS:,}',
+        )
 
     identifier = config.identifier
     raw_identifier = fields.get(identifier)
@@ -256,7 +263,7 @@ def normalize_ahead(
     if config is None:
         return
     try:
-        fields = json.loads(payload).get("fields")
+        fields = parse(payload).get("fields")
     except Exception:  # not JSON, or not an object: prepare() drops it, nothing to normalize
         return
     if not isinstance(fields, dict):
