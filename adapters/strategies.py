@@ -180,16 +180,46 @@ def _idd_00_reads_as_plus(region: str, digits: str) -> bool:
 def _cc_nsn_unambiguous(number: phonenumbers.PhoneNumber, region: str) -> bool:
     """Whether cc + nsn without ``+`` can only mean the number, typed in ``region``.
 
-    Only Indian 10-digit numbers: in an IN workspace a 12-digit ``91...`` string cannot
-    be national (the national plan is 10 digits), and in a NANP workspace a 12-digit
-    string cannot be a national number either.  Elsewhere cc + nsn may well be a valid
-    national number (DE ``4915123456789``, ID ``62812345678``, a 10-digit BE number in
-    the US), so it is not drawn.
+    In a workspace of the number's own calling code: where the country has a trunk
+    prefix, always (the calling code without ``+`` wins there); where it has none, only
+    when cc + nsn is not itself a valid national number (in IT ``39`` + ``0731 9994`` is
+    also the mobile ``390 731 9994``).  Elsewhere only Indian 10-digit numbers in a NANP
+    workspace: a 12-digit string is longer than any national number there.  Other
+    cc + nsn strings may well be valid national numbers (a 10-digit BE number in the
+    US), so they are not drawn.
     """
     nsn = phonenumbers.national_significant_number(number)
+    if phonenumbers.country_code_for_region(region) == number.country_code:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        if metadata is not None and metadata.national_prefix:
+            return True
+        try:
+            national = phonenumbers.parse(f"{number.country_code}{nsn}", region)
+        except phonenumbers.NumberParseException:
+            return True
+        return not phonenumbers.is_valid_number(national) or national == number
     if number.country_code != 91 or len(nsn) != 10:
         return False
-    return region == "IN" or phonenumbers.country_code_for_region(region) == 1
+    return phonenumbers.country_code_for_region(region) == 1
+
+
+def _bare_reads_as_calling_code(digits: str, number: phonenumbers.PhoneNumber, region: str) -> bool:
+    """Whether national digits of ``number`` typed bare in ``region`` read as the region's
+    calling code + another valid number (a German ``4953 43220`` is ``+49 5343220``:
+    where a country has a trunk prefix, the calling code without ``+`` wins)."""
+    metadata = PhoneMetadata.metadata_for_region(region)
+    cc = str(number.country_code)
+    if metadata is None or not metadata.national_prefix or not digits.startswith(cc):
+        return False
+    try:
+        other = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return (
+        other.country_code == number.country_code
+        and phonenumbers.is_valid_number(other)
+        and other != number
+    )
 
 
 def _to_script(text: str, script: str) -> str:
@@ -228,7 +258,11 @@ def _phone_facts(e164: str, region: str) -> _PhoneFacts:
         forms.append("idd00")
     trunk = ""
     if phonenumbers.country_code_for_region(region) == number.country_code:
-        forms += ["national", "national_grouped", "nsn"]
+        national_digits = phonenumbers.normalize_digits_only(national)
+        if not _bare_reads_as_calling_code(national_digits, number, region):
+            forms += ["national", "national_grouped"]
+        if not _bare_reads_as_calling_code(nsn, number, region):
+            forms.append("nsn")
         metadata = PhoneMetadata.metadata_for_region(region)
         prefix = metadata.national_prefix if metadata is not None else None
         if prefix and phonenumbers.normalize_digits_only(national) == prefix + nsn:
@@ -292,7 +326,9 @@ def phone_spellings(e164: str, region: str) -> SearchStrategy[str]:
     international prefix, and - when ``region`` shares the number's country code -
     NATIONAL (with its trunk prefix), trunk prefix + regrouped nsn (only where NATIONAL
     has it: CO mobiles have none, and ``03...`` there is a carrier code), and the bare
-    nsn.  cc + nsn without ``+`` only for Indian numbers in IN or NANP workspaces.
+    nsn (unless those digits read as the calling code + another number); cc + nsn
+    without ``+`` in the number's own country (where no national reading competes) and
+    for Indian numbers in NANP workspaces.
     Decorations: digits in full-width / Arabic-Indic / Persian / Devanagari script, a
     ``tel:`` prefix, a trailing extension, and surrounding whitespace (NBSP, tab,
     newline, U+3000, ZWSP).  The trimmed spelling stays within 64 characters.
@@ -354,8 +390,16 @@ _ORDINARY = st.characters(exclude_categories=("Cc", "Cs", "Co", "Cn", "Zl", "Zp"
 
 
 def _fold(text: str) -> str:
-    """Caseless form per the documented rule (NFC, casefold, NFC)."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+    """Caseless form per the documented rule, ``NFC(casefold(NFD(text)))``: equal exactly
+    for canonical caseless matches (Unicode D145)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", text).casefold())
+
+
+#: Whitespace as the rules define it: tab, LF, VT, FF, CR and every Zs, Zl, Zp character
+#: (all in the BMP); not U+001C-U+001F or U+0085, which ``str.strip()`` also removes.
+_WHITESPACE = "\t\n\v\f\r" + "".join(
+    c for c in map(chr, range(0x10000)) if unicodedata.category(c) in ("Zs", "Zl", "Zp")
+)
 
 
 @lru_cache(maxsize=8192)
@@ -411,7 +455,7 @@ def text_ids(min_size: int = 1, max_size: int = 12) -> SearchStrategy[str]:
     return (
         st.lists(pieces, min_size=min_size, max_size=max_size)
         .map("".join)
-        .filter(lambda s: s.strip() != "")
+        .filter(lambda s: s.strip(_WHITESPACE) != "")
     )
 
 
@@ -428,6 +472,8 @@ UNUSABLE_EMAILS: tuple[str, ...] = (
     "jo..hn@example.com",
     "john\u200b@example.com",
     "john＠example.com",
+    "john@example.com\x1f",  # control characters are not trimmed (str.strip would)
+    "\x85john@example.com",
 )
 
 _DOMAINS = (
@@ -651,7 +697,8 @@ def _well_formed_payload(draw: DrawFn, pool: LeadPool, identifier: str) -> Label
         name_value = draw(_NAMES)
         fields["name"] = name_value
         if isinstance(name_value, str):
-            expected["name"] = Expected(True, name_value, None, empty=not name_value.strip())
+            blank = not name_value.strip(_WHITESPACE)
+            expected["name"] = Expected(True, name_value, None, empty=blank)
         else:
             expected["name"] = Expected(False)
     if draw(_below(3)) == 0:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .normalization import UnusableValue, email_key, fold_text, phone_key
+from .normalization import UnusableValue, email_key, fold_text, is_blank, phone_key
 
 
 class FieldType(StrEnum):
@@ -108,7 +108,7 @@ def _is_number(raw: Any) -> bool:
 def _text(raw: Any, _country: str, _tz: str) -> FieldValue:
     if not isinstance(raw, str):
         raise FieldRejected("expected a string")
-    return FieldValue(raw, fold_text(raw) if raw.strip() else None)
+    return FieldValue(raw, None if is_blank(raw) else fold_text(raw))
 
 
 def _phone(raw: Any, country: str, _tz: str) -> FieldValue:

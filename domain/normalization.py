@@ -41,12 +41,28 @@ MAX_EMAIL_INPUT = 254
 #: Regions a workspace may use as its default country.
 SUPPORTED_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
+#: Whitespace, exactly: tab, LF, VT, FF, CR and the Unicode space (Zs), line (Zl) and
+#: paragraph (Zp) separators - Unicode's White_Space characters except U+0085 (NEL), a
+#: C1 control character (and what a Windows-1252 "…" becomes when misread as Latin-1).
+#: It is trimmed around phones and emails; a text identifier made only of it is empty.
+#: (``str.strip()`` would also remove the control characters U+001C-U+001F and U+0085.)
+_WHITESPACE = (
+    "\t\n\v\f\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+#: Zero-width characters that copy-paste leaves around a value; trimmed with whitespace.
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+#: A control character (general category Cc: U+0000-U+001F, U+007F-U+009F).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TEL_PREFIX = re.compile(r"^tel:", re.IGNORECASE)
 _EXTENSION = re.compile(
     r"(?:\s*;\s*ext=|\s*(?:ext\.?|extension|x|#|,)\s*)\d{1,20}#?$", re.IGNORECASE
 )
+#: International prefixes read in any workspace, but only before digits that cannot be a
+#: national number there (the default country's own prefix comes from phonenumbers).
 _IDD_PREFIXES = ("00", "011")
+#: A trailing ``,`` or ``x`` and more digits: an extension, or a second phone number.
+_SECOND_NUMBER = re.compile(r"\d[,x](\+?)(\d+)$", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
 _SEPARATORS = str.maketrans("", "", " \t\u00a0-.()")
 
@@ -80,7 +96,7 @@ Journal = dict[str, list[tuple[Any, Any]]]
 def _strip(raw: object, kind: str) -> str:
     if not isinstance(raw, str):
         raise UnusableValue(f"a {kind} must be a JSON string, not {_json_type(raw)}")
-    value = raw.strip().strip(_INVISIBLE).strip()
+    value = raw.strip(_WHITESPACE).strip(_INVISIBLE).strip(_WHITESPACE)
     if not value:
         raise UnusableValue(f"the {kind} is empty", empty=True)
     return value
@@ -106,8 +122,9 @@ def phone_key(raw: object, region: str) -> str:
     ``region`` is the workspace's default country (ISO 3166 alpha-2, upper case); it
     completes numbers written without a country code.  Spaces, tabs, dashes, dots and
     parentheses are removed first (they never change the number).  Raises :class:`UnusableValue`
-    when the value is not a string, is empty, contains letters, or is not a number
-    that phonenumbers considers valid.
+    when the value is not a string, is empty, contains letters or two numbers, or is not a
+    number that phonenumbers considers valid; digits that could be a national number of
+    ``region`` are never read as a foreign one (README, "Matching rules", Phone).
     """
     value = _strip(raw, "phone number").translate(_SEPARATORS)
     if len(value) > MAX_PHONE_INPUT:
@@ -124,7 +141,12 @@ def phone_key(raw: object, region: str) -> str:
 
 
 def _phone_result(value: str, region: str) -> tuple[str | None, str | None]:
-    value = _EXTENSION.sub("", _TEL_PREFIX.sub("", value))
+    value = _TEL_PREFIX.sub("", value)
+    plan = _plan(region)
+    second = _SECOND_NUMBER.search(value)
+    if second is not None and (second.group(1) or len(second.group(2)) >= plan.shortest):
+        return None, "two phone numbers in one field"
+    value = _EXTENSION.sub("", value)
     if _LETTER.search(value):
         return None, "contains letters"
     if value[:1] in ("+", "\uff0b"):
@@ -132,19 +154,114 @@ def _phone_result(value: str, region: str) -> tuple[str | None, str | None]:
         if number is None or not phonenumbers.is_valid_number(number):
             return None, "not a valid international phone number"
         return _e164(number), None
+    digits = phonenumbers.normalize_digits_only(value)
+    own = _own_country_reading(digits, plan)
+    if own is not None and plan.trunk:  # written with a trunk prefix, national digits are
+        return own, None  # rarely bare: 49 + a German number is that number (README)
     number = _parse(value, region)
     if number is not None and phonenumbers.is_valid_number(number):
         return _e164(number), None
-    digits = phonenumbers.normalize_digits_only(value)
-    for idd in _IDD_PREFIXES:
-        if digits.startswith(idd):
-            digits = digits[len(idd) :]
-            break
-    if digits and digits[0] != "0":
-        number = _parse("+" + digits, None)
+    if own is not None:
+        return own, None
+    for rest in _international_readings(digits, plan):
+        number = _parse("+" + rest, None)
         if number is not None and phonenumbers.is_valid_number(number):
             return _e164(number), None
     return None, f"not a valid phone number for default country {region}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a default country's phonenumbers metadata says about its national numbers."""
+
+    country_code: str  # "" for a region without metadata
+    trunk: str  # the trunk (national) prefix, "" if none
+    longest: int  # digits of its longest fixed-line or mobile number (0: unknown)
+    shortest: int  # digits of its shortest mobile number: a second number has as many
+    international: re.Pattern[str] | None  # its own international prefix
+    general: re.Pattern[str] | None  # the pattern every national number matches
+    leading: tuple[re.Pattern[str], ...]  # how its numbers start (per number format)
+
+
+_PLANS: dict[str, _Plan] = {}
+
+
+def _plan(region: str) -> _Plan:
+    plan = _PLANS.get(region)
+    if plan is None:
+        plan = _PLANS[region] = _read_plan(region)
+    return plan
+
+
+def _read_plan(region: str) -> _Plan:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return _Plan("", "", 0, 7, None, None, ())
+    general = metadata.general_desc
+
+    def lengths(*descs: phonenumbers.PhoneNumberDesc | None) -> list[int]:
+        found = [n for d in descs if d is not None for n in d.possible_length if n > 0]
+        return found or [n for n in general.possible_length if n > 0] or [0]
+
+    return _Plan(
+        country_code=str(metadata.country_code),
+        trunk=metadata.national_prefix or "",
+        longest=max(lengths(metadata.fixed_line, metadata.mobile)),
+        shortest=min(lengths(metadata.mobile)),
+        international=re.compile(metadata.international_prefix)
+        if metadata.international_prefix
+        else None,
+        general=re.compile(general.national_number_pattern)
+        if general.national_number_pattern
+        else None,
+        leading=tuple(
+            re.compile(f.leading_digits_pattern[-1] if f.leading_digits_pattern else "")
+            for f in metadata.number_format
+        ),
+    )
+
+
+def _own_country_reading(digits: str, plan: _Plan) -> str | None:
+    """The key of ``digits`` read as the default country's calling code (without ``+``)
+    and a valid number of that country, or None."""
+    if not plan.country_code or not digits.startswith(plan.country_code):
+        return None
+    number = _parse("+" + digits, None)
+    if (
+        number is None
+        or str(number.country_code) != plan.country_code
+        or not phonenumbers.is_valid_number(number)
+    ):
+        return None
+    return _e164(number)
+
+
+def _international_readings(digits: str, plan: _Plan) -> list[str]:
+    """The digits to try as ``+digits`` when no reading in the default country is valid.
+
+    Empty when the digits could be a national number of the default country (they are
+    then unusable, not foreign): only the default country's own international prefix,
+    more digits than its fixed-line and mobile numbers have (after a trunk prefix), or
+    a leading ``00`` / ``011`` where its national numbers cannot start so (``00`` in the
+    US, ``011`` in DE; not ``011`` in IN, which is Delhi) make them international.
+    """
+    readings = []
+    own = plan.international.match(digits) if plan.international is not None else None
+    if own is not None and own.end() > 0:
+        readings.append(digits[own.end() :])
+    prefix = next((p for p in _IDD_PREFIXES if digits.startswith(p)), "")
+    national = digits[len(plan.trunk) :] if plan.trunk and digits.startswith(plan.trunk) else digits
+    if len(national) > plan.longest or (prefix and not _may_be_national(national, plan)):
+        readings.append(digits[len(prefix) :])
+    return [rest for rest in readings if rest[:1] not in ("", "0")]
+
+
+def _may_be_national(national: str, plan: _Plan) -> bool:
+    """Whether digits (trunk prefix removed) look like a national number of the default
+    country: they match its general pattern, and start as one of its number formats."""
+    if plan.general is not None and plan.general.fullmatch(national) is None:
+        return False
+    return not plan.leading or any(p.match(national) for p in plan.leading)
 
 
 def _parse(value: str, region: str | None) -> phonenumbers.PhoneNumber | None:
@@ -161,10 +278,17 @@ def _e164(number: phonenumbers.PhoneNumber) -> str:
 def email_key(raw: object) -> EmailValue:
     """Return the trimmed email and its key: local part case-folded, domain in ASCII.
 
-    Syntax is checked with email-validator (no DNS).  Raises :class:`UnusableValue`
-    for a non-string, an empty string or an invalid address.
+    Only whitespace (:data:`_WHITESPACE`) and zero-width characters are trimmed; a
+    control character left after that (U+001F, U+0085, a tab inside...) makes the value
+    unusable.  Syntax is checked with email-validator (no DNS).  The local part is
+    folded as text is (:func:`fold_text`).  Raises :class:`UnusableValue` for a
+    non-string, an empty string or an invalid address.
     """
     value = _strip(raw, "email address")
+    control = _CONTROL.search(value)
+    if control is not None:
+        code = f"U+{ord(control.group()):04X}"
+        raise UnusableValue(f"not a valid email address: contains a control character {code}")
     if len(value) > MAX_EMAIL_INPUT:
         raise UnusableValue(f"not a valid email address: longer than {MAX_EMAIL_INPUT} characters")
     result = _EMAIL_MEMO.get(value)
@@ -182,29 +306,43 @@ def _email_result(value: str) -> tuple[str | None, str | None]:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as error:
         return None, f"not a valid email address: {error}"
-    local = unicodedata.normalize("NFC", checked.local_part.casefold())
+    local = fold_text(checked.local_part)
     return f"{local}@{checked.ascii_domain}", None
 
 
 def text_key(raw: object) -> str:
-    """Return the key of a text identifier: NFC, case-folded, NFC again.
+    """Return the key of a text identifier: :func:`fold_text` of the value as sent.
 
-    Whitespace is kept as sent (``"CUST-1 "`` and ``"CUST-1"`` are different keys);
-    a string that is empty or only whitespace is unusable.
+    Nothing is trimmed: whitespace is kept (``"CUST-1 "`` and ``"CUST-1"`` are different
+    keys).  A string that is empty or only whitespace (:func:`is_blank`) is unusable.
     """
     if not isinstance(raw, str):
         raise UnusableValue(f"a text identifier must be a JSON string, not {_json_type(raw)}")
-    if not raw.strip():
+    if is_blank(raw):
         raise UnusableValue("the text identifier is empty", empty=True)
     return fold_text(raw)
 
 
+def is_blank(value: str) -> bool:
+    """Whether ``value`` is empty or only whitespace (:data:`_WHITESPACE`; zero-width
+    and control characters are not whitespace)."""
+    return not value.strip(_WHITESPACE)
+
+
 def fold_text(value: str) -> str:
-    """Case-insensitive, otherwise character-for-character form of ``value``."""
-    if value.isascii():  # NFC leaves ASCII as it is, and casefold is lower there
+    """Case-insensitive, otherwise character-for-character form of ``value``:
+    ``NFC(casefold(NFD(value)))``.
+
+    Two values fold alike exactly when they are canonical caseless matches (Unicode
+    D145: ``NFD(casefold(NFD(a))) == NFD(casefold(NFD(b)))``): NFC and NFD both pick one
+    representative of a canonical-equivalence class, so ``NFC(x) == NFC(y)`` if and
+    only if ``NFD(x) == NFD(y)``.  Decomposing first matters: ``NFC`` before casefold
+    composes U+0345 (ypogegrammeni) into a letter whose folding then lands elsewhere.
+    """
+    if value.isascii():  # NFD and NFC leave ASCII as it is, and casefold is lower there
         return value.lower()
-    nfc = unicodedata.normalize
-    return nfc("NFC", nfc("NFC", value).casefold())
+    normalize = unicodedata.normalize
+    return normalize("NFC", normalize("NFD", value).casefold())
 
 
 def keep_journal(keep: bool = True) -> None:

@@ -1,15 +1,19 @@
 """The version of leadkey's own decision rules, recorded with every decision.
 
 The rules are the README's "Matching rules" and "Decisions": how a value becomes a key,
-which payloads are dropped and why, and the limits below.  ``RULES_VERSION`` goes up
+which payloads are dropped and why, and the payload limits.  ``RULES_VERSION`` goes up
 whenever a change to them can decide some payload differently, so that a decision
 recorded under older rules is reported as such by a replay, not as corruption.
 
 - 1: every decision recorded before leadkey recorded its rule version.
-- 2: payload limits (size, nesting, fields, number digits); phone numbers of national
-  length that are invalid at home are unusable, not foreign; two numbers in one field
-  are unusable; text keys are ``NFC(casefold(NFD(s)))`` (Unicode canonical caseless
-  match); email trims only whitespace and zero-width characters.
+- 2: payload limits (size, nesting, fields, number length); phone digits that could be
+  a national number but are invalid at home are unusable, not foreign; the default
+  country's calling code without ``+`` before a valid national number is read as that
+  number (where the country has a trunk prefix); two numbers in one field are
+  unusable; text keys, and the local part of email keys, are ``NFC(casefold(NFD(s)))``
+  (Unicode canonical caseless match); emails and phones are trimmed of whitespace and
+  zero-width characters only, and an email with any other control character is
+  unusable.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ from leadkey.adapters.strategies import (
 )
 from leadkey.domain.decisions import DropReason, Outcome
 from leadkey.domain.lead import lead_id
-from leadkey.domain.normalization import UnusableValue
+from leadkey.domain.normalization import UnusableValue, is_blank
 from leadkey.domain.workspace import ConfigurationError, workspace_id
 from leadkey.projections.identifier_index import index_at
 
@@ -186,7 +186,8 @@ def test_text_variants_find_one_lead_and_distinct_ids_distinct_leads(data):
 
 
 def fold(text: str) -> str:
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+    """The documented caseless form: NFC of the casefolded NFD (Unicode D145)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", text).casefold())
 
 
 @settings(max_examples=50, deadline=None)
@@ -310,7 +311,7 @@ class MatchingMachine(RuleBasedStateMachine):
             if token is not None:
                 self.learn_key(token, decision.keys.get(name))
             elif name == "name":
-                assert bool(decision.keys.get(name)) == bool(value.strip())
+                assert bool(decision.keys.get(name)) == (not is_blank(value))
             else:
                 assert decision.keys.get(name) is None, name
 
