@@ -25,9 +25,16 @@ from leadkey.domain.decisions import (
     prepare,
 )
 from leadkey.domain.lead import DroppedPayload, Lead
+from leadkey.domain.normalization import UnusableValue
 from leadkey.domain.payload import NOT_TEXT, dumps, record_text
 from leadkey.domain.sequence import DecisionSequence
-from leadkey.domain.workspace import ConfigurationError, Workspace, workspace_id
+from leadkey.domain.workspace import (
+    ConfigurationError,
+    Workspace,
+    check_workspace_name,
+    workspace_id,
+)
+from leadkey.projections.audit import check_position, event_positions
 from leadkey.projections.identifier_index import (
     IdentifierIndexProjection,
     IndexView,
@@ -44,11 +51,43 @@ MAX_ATTEMPTS = 200
 
 
 class UnknownWorkspace(LookupError):
-    """No workspace has that name."""
+    """No workspace has that name.
 
-    def __init__(self, name: str) -> None:
+    ``invalid`` says why no workspace can have that name (None if one could be
+    created with it).
+    """
+
+    def __init__(self, name: str, *, invalid: str | None = None) -> None:
         super().__init__(f"unknown workspace {name!r}")
         self.name = name
+        if invalid is None:
+            try:
+                check_workspace_name(name)
+            except ConfigurationError as error:
+                invalid = str(error)
+        self.invalid = invalid
+
+
+class WorkspaceNotCreatedYet(UnknownWorkspace):
+    """A lookup as of a log ``position`` before the workspace was created (at
+    ``created``, a later position)."""
+
+    def __init__(self, name: str, position: int, created: int | None) -> None:
+        super().__init__(name)
+        since = f" (it was created at position {created})" if created else ""
+        self.args = (f"workspace {name!r} did not exist at position {position}{since}",)
+        self.position = position
+        self.created = created
+
+
+class UnusableLookup(UnusableValue):
+    """A looked-up value that cannot be a key of the identifier in force: ``config`` is
+    the configuration that was in force (as of log ``position``, None: now)."""
+
+    def __init__(self, error: UnusableValue, config: MatchConfig, position: int | None) -> None:
+        super().__init__(error.reason, empty=getattr(error, "empty", False))
+        self.config = config
+        self.position = position
 
 
 class ConcurrencyError(RuntimeError):
@@ -96,6 +135,18 @@ class LeadView:
         return {"lead_id": str(self.lead_id), "key": self.key, "fields": self.fields}
 
 
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What a lookup used and found: the configuration in force (as of log ``position``;
+    None: now), the key the value gave under it, and the lead with that key, if any."""
+
+    workspace: str
+    position: int | None
+    config: MatchConfig
+    key: str
+    lead: LeadView | None
+
+
 class Leadkey(Application):
     """Create-or-update matching of lead payloads, event-sourced.
 
@@ -106,8 +157,16 @@ class Leadkey(Application):
 
     name = "leadkey"
 
-    def __init__(self, store: str = "memory:", env: Mapping[str, str] | None = None) -> None:
-        super().__init__(env={**store_env(store), **(env or {})})
+    def __init__(
+        self,
+        store: str = "memory:",
+        env: Mapping[str, str] | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
+        """``read_only`` opens a SQLite file read-only (for reads: a read-only file or
+        folder works, and a missing file is not created); recording then fails."""
+        super().__init__(env={**store_env(store, read_only=read_only), **(env or {})})
         #: Caught up with the log on first use, so audit reads start without it.
         self.index = IdentifierIndexProjection(IndexView())
         self._lock = RLock()
@@ -346,28 +405,46 @@ class Leadkey(Application):
     # -- reads --------------------------------------------------------------------
 
     def lookup(self, workspace: str, value: Any, *, at: int | None = None) -> LeadView | None:
-        """The lead whose identifier matches ``value`` (any spelling), or None.
+        """The lead whose identifier matches ``value`` (any spelling), or None: the
+        ``lead`` of :meth:`find`, which says what it raises."""
+        return self.find(workspace, value, at=at).lead
+
+    def find(self, workspace: str, value: Any, *, at: int | None = None) -> Lookup:
+        """Look ``value`` up (any spelling): the configuration used, the key, the lead.
 
         With ``at``, as of that log position: the identifier then in force, the index
         rebuilt from the log up to it, and the lead's fields as they were.  Raises
-        ``UnknownWorkspace``, or ``UnusableValue`` when ``value`` cannot be a key of
-        the identifier in force.
+        ``UnknownWorkspace`` (``WorkspaceNotCreatedYet`` when the workspace was created
+        after ``at``), ``PositionError`` (a ``ValueError``) unless ``at`` is 0 to
+        ``MAX_POSITION`` (2**63 - 1), or ``UnusableLookup`` (an ``UnusableValue``) when
+        ``value`` cannot be a key of the identifier in force.
         """
+        if at is not None:
+            check_position(at)
+        _check_name(workspace)
         with self._lock:
             if at is None:
                 index = self.workspace(workspace)
             else:
                 index = index_at(self, at).view.workspace(workspace)
                 if index is None:
-                    raise UnknownWorkspace(workspace)
+                    self.check_workspace(workspace)  # never created: UnknownWorkspace
+                    created = (event_positions(self, workspace_id(workspace)) or {}).get(1)
+                    raise WorkspaceNotCreatedYet(workspace, at, created)
             config = index.config
-            key = identifier_key(config.identifier_type, value, config.country)
+            try:
+                key = identifier_key(config.identifier_type, value, config.country)
+            except UnusableValue as error:
+                raise UnusableLookup(error, config, at) from error
             found = index.lookup(key)
             version = index.versions.get(found) if found else None
-        if found is None:
-            return None
-        lead = self.repository.get(found, version=version if at is not None else None)
-        return LeadView(lead_id=found, key=key, fields=dict(lead.fields), version=lead.version)
+        lead = None
+        if found is not None:
+            aggregate = self.repository.get(found, version=version if at is not None else None)
+            lead = LeadView(
+                lead_id=found, key=key, fields=dict(aggregate.fields), version=aggregate.version
+            )
+        return Lookup(workspace, at, config, key, lead)
 
     def lead(self, lead_id: UUID) -> Lead:
         """The lead with that id (raises ``AggregateNotFoundError``)."""
@@ -394,7 +471,10 @@ def _check_name(workspace: object) -> None:
     if not isinstance(workspace, str):
         raise TypeError(f"a workspace name is a string, not {type(workspace).__name__}")
     if has_unpaired_surrogate(workspace):
-        raise UnknownWorkspace(workspace.encode("utf-8", "backslashreplace").decode())
+        raise UnknownWorkspace(
+            workspace.encode("utf-8", "backslashreplace").decode(),
+            invalid="a workspace name must be printable Unicode text",
+        )
 
 
 def _batch(items: Iterator[Any], size: int) -> tuple[list[Submission], list[str]] | None:

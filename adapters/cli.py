@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import signal
 import sqlite3
 import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import IO, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -24,8 +28,7 @@ import click
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import PersistenceError
 
-from leadkey.domain.decisions import Decision, Outcome, identifier_key
-from leadkey.domain.normalization import UnusableValue
+from leadkey.domain.decisions import Decision, Outcome
 from leadkey.domain.workspace import ConfigurationError
 from leadkey.projections import audit
 from leadkey.projections.identifier_index import Collision, RebuildReport, WorkspaceIndex
@@ -39,13 +42,22 @@ from leadkey.projections.what_if import (
     what_if,
 )
 
-from .application import ConcurrencyError, Leadkey, Submission, UnknownWorkspace
+from .application import (
+    ConcurrencyError,
+    Leadkey,
+    Submission,
+    UnknownWorkspace,
+    UnusableLookup,
+    WorkspaceNotCreatedYet,
+)
 from .lookahead import replay_with_workers
 from .stores import DEFAULT_STORE, StoreError
 
-#: The workspace used when ``--workspace`` is not given; ``ingest`` creates it on first use.
+#: The workspace used when ``--workspace`` is not given.  The commands that record in a
+#: workspace (``ingest``, ``field add``, ``identifier set``, ``country set``) create it on
+#: first use; the others only read, and report that it does not exist yet.
 DEFAULT_WORKSPACE = "default"
-#: How the default workspace is created by ``ingest``.
+#: How the default workspace is created on first use.
 DEFAULT_WORKSPACE_SETTINGS = {"country": "IN", "identifier": "phone"}
 #: How many ids the human-readable rebuild report lists before pointing at ``--json``.
 LIST_LIMIT = 20
@@ -79,12 +91,12 @@ class _LeadkeyGroup(click.Group):
         except BrokenPipeError:
             _silence_stdout()  # the reader went away (e.g. `| head`): stop quietly
             raise click.exceptions.Exit(141) from None
+        except WorkspaceNotCreatedYet as error:
+            raise CliError(str(error)) from error
         except UnknownWorkspace as error:
-            raise CliError(
-                f"unknown workspace {error.name!r} "
-                f"(create it with: leadkey workspace create {error.name})"
-            ) from error
-        except (ConfigurationError, StoreError, ConcurrencyError) as error:
+            store = ctx.obj.store if isinstance(ctx.obj, _State) else "?"
+            raise CliError(_unknown_workspace(error, store)) from error
+        except (ConfigurationError, StoreError, ConcurrencyError, audit.PositionError) as error:
             raise CliError(str(error)) from error
         except (PersistenceError, sqlite3.Error) as error:
             store = ctx.obj.store if isinstance(ctx.obj, _State) else "?"
@@ -95,6 +107,30 @@ class _LeadkeyGroup(click.Group):
             raise CliError(
                 f"unexpected {type(error).__name__}: {error} (set {DEBUG_ENV}=1 for a traceback)"
             ) from error
+
+
+def _unknown_workspace(error: UnknownWorkspace, store: str) -> str:
+    """Why there is no such workspace, and how to make one (when one can be made)."""
+    name = error.name
+    if error.invalid is not None:
+        why = f"no workspace can have that name ({error.invalid})"
+        return f"unknown workspace {_shown(name)}: {why}"
+    if name == DEFAULT_WORKSPACE:
+        settings = ", ".join(f"{k} {v}" for k, v in DEFAULT_WORKSPACE_SETTINGS.items())
+        return (
+            f"unknown workspace {name!r} in {_redacted(store)}: the first ingest, field add, "
+            f"identifier set or country set creates it ({settings}); "
+            f"or create it with: leadkey workspace create {name}"
+        )
+    command = f"leadkey workspace create {shlex.quote(name)}"
+    return f"unknown workspace {name!r} (create it with: {command})"
+
+
+def _shown(text: str, width: int = 60) -> str:
+    """``repr(text)``, shortened when ``text`` is long."""
+    if len(text) <= width:
+        return repr(text)
+    return f"{text[: width - 20]!r}... ({len(text):,} characters)"
 
 
 def _redacted(url: str) -> str:
@@ -121,10 +157,12 @@ class _State:
         self.store = store
         self._app: Leadkey | None = None
 
-    def app(self) -> Leadkey:
+    def app(self, *, read_only: bool = False) -> Leadkey:
+        """The application; ``read_only`` for a command that records nothing (a SQLite
+        file is then opened read-only, and not created)."""
         if self._app is None:
             try:
-                self._app = Leadkey(self.store)
+                self._app = Leadkey(self.store, read_only=read_only)
             except ImportError as error:
                 raise CliError(
                     f"cannot open store {_redacted(self.store)}: {error} "
@@ -138,8 +176,31 @@ class _State:
             app.close()
 
 
-def _app(ctx: click.Context) -> Leadkey:
-    return ctx.find_object(_State).app()
+def _app(ctx: click.Context, *, read_only: bool = False) -> Leadkey:
+    return ctx.find_object(_State).app(read_only=read_only)
+
+
+class _Position(click.ParamType):
+    """A log position: an integer from 0 to ``MAX_POSITION``; anything else is a CliError."""
+
+    name = "position"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        option = f"{param.opts[0]}: " if param is not None and param.opts else ""
+        try:
+            number = value if isinstance(value, int) else int(str(value).strip(), 10)
+        except ValueError:
+            raise CliError(
+                f"{option}{_shown(str(value), 30)} is not a log position "
+                f"(an integer from 0 to {audit.MAX_POSITION})"
+            ) from None
+        try:
+            return audit.check_position(number)
+        except audit.PositionError as error:
+            raise CliError(f"{option}{error}") from None
+
+
+POSITION = _Position()
 
 
 def _echo_json(data: Any) -> None:
@@ -308,7 +369,7 @@ def workspace_create(
 @click.pass_context
 def workspace_show(ctx: click.Context, workspace: str, as_json: bool) -> None:
     """Show a workspace's fields, identifier, country, generation and lead count."""
-    data = _workspace_dict(_app(ctx).workspace(workspace))
+    data = _workspace_dict(_app(ctx, read_only=True).workspace(workspace))
     if as_json:
         _echo_json(data)
     else:
@@ -329,7 +390,9 @@ def field_group() -> None:
 def field_add(ctx: click.Context, api_name: str, field_type: str, workspace: str) -> None:
     """Add the field API_NAME of type TYPE (text, phone, email, number, date,
     dropdown, tags, money, website, medialink, rating)."""
-    _app(ctx).add_field(workspace, api_name, field_type)
+    app = _app(ctx)
+    _ensure_workspace(app, workspace)
+    app.add_field(workspace, api_name, field_type)
     click.echo(f"Added field {api_name!r} ({field_type}) to workspace {workspace!r}.")
 
 
@@ -462,11 +525,10 @@ def _echo_summary(tally: _Tally, workspace: str, source: str, store: str) -> Non
     for reason, count in sorted(tally.reasons.items(), key=lambda item: (-item[1], item[0])):
         click.echo(f"    {reason:<{width}}  {count:>{digits}}")
     if tally.rejected:
-        listed = ", ".join(f"{api} ({n})" for api, n in sorted(tally.rejected.items()))
+        listed = _counted(tally.rejected)
         click.echo(f"Values rejected by their field type (the rest applied): {listed}")
     if tally.ignored:
-        listed = ", ".join(f"{api} ({n})" for api, n in sorted(tally.ignored.items()))
-        click.echo(f"Ignored, not fields of {workspace!r}: {listed}")
+        click.echo(f"Ignored, not fields of {workspace!r}: {_counted(tally.ignored)}")
         click.echo("  (define one with: leadkey field add API_NAME TYPE)")
     if tally.with_actions:
         click.echo(
@@ -476,6 +538,18 @@ def _echo_summary(tally: _Tally, workspace: str, source: str, store: str) -> Non
     click.echo(
         f"All {tally.total} decisions are durably recorded in {store} (--json shows each one)."
     )
+
+
+def _counted(counts: Counter[str]) -> str:
+    """``name (count)``, most counted first, the first ``LIST_LIMIT`` of them."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    listed = ", ".join(f"{_clipped(api)} ({n})" for api, n in ranked[:LIST_LIMIT])
+    more = len(ranked) - LIST_LIMIT
+    return listed + (f", ... and {more} more (--json shows each payload's)" if more > 0 else "")
+
+
+def _clipped(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else f"{text[: width - 3]}..."
 
 
 @main.command()
@@ -506,7 +580,8 @@ def ingest(
 
     Each non-blank line gets a decision (created, updated or dropped with a
     reason), recorded before it is reported.  The workspace "default" (country IN,
-    identifier phone) is created on first use.
+    identifier phone) is created on first use.  Ctrl-C or SIGTERM stops it and says
+    what is recorded (exit status 130 or 143).
     """
     state = ctx.find_object(_State)
     stream, name, size = _open_input(file)
@@ -539,24 +614,47 @@ def _ingest(
     progress.enabled = progress.enabled and not as_json
     last_line = 0
     try:
-        decisions = app.ingest_many(workspace, lines, batch_size=batch_size, workers=workers)
-        for decision in decisions:
-            last_line = lines.pending.popleft()
-            tally.add(decision)
-            if as_json:
-                _echo_json({"line": last_line, **decision.as_dict()})
-            else:
-                progress.update(tally.total, lines.bytes_read)
-    except KeyboardInterrupt:
+        with _terminate_interrupts():
+            decisions = app.ingest_many(workspace, lines, batch_size=batch_size, workers=workers)
+            for decision in decisions:
+                last_line = lines.pending.popleft()
+                tally.add(decision)
+                if as_json:
+                    _echo_json({"line": last_line, **decision.as_dict()})
+                else:
+                    progress.update(tally.total, lines.bytes_read)
+    except KeyboardInterrupt as interrupt:
         progress.done()
         click.echo(
             f"interrupted: the {tally.total} decisions reported (input lines up to "
             f"{last_line}) are recorded; the batch in progress may or may not be",
             err=True,
         )
-        ctx.exit(130)
+        ctx.exit(128 + signal.SIGTERM if isinstance(interrupt, _Terminated) else 130)
     progress.done()
     return tally
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, taken like Ctrl-C."""
+
+
+def _raise_terminated(_signum: int, _frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+    raise _Terminated
+
+
+@contextmanager
+def _terminate_interrupts() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`_Terminated` (a KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 # -- identifier and country -------------------------------------------------------
@@ -615,7 +713,9 @@ def _reconfigure(
     report the rebuild; with ``what_if_from``, also the what-if of the change from then."""
     if what_if_from is not None and not dry_run:
         raise CliError("--what-if-from needs --dry-run (a what-if records nothing)")
-    app = _app(ctx)
+    app = _app(ctx, read_only=dry_run)
+    if not dry_run:
+        _ensure_workspace(app, workspace)
     change, report = _change(app, workspace, setting, dry_run)
     hypothetical = (
         None
@@ -650,7 +750,7 @@ def _change(
 
 what_if_from_option = click.option(
     "--what-if-from",
-    type=click.IntRange(min=0),
+    type=POSITION,
     metavar="POSITION",
     help="With --dry-run: also replay the log as if the change had been made just before "
     "this log position (0: at the workspace's creation); see: leadkey what-if --help.",
@@ -703,8 +803,14 @@ def country_set(
     what_if_from: int | None,
     as_json: bool,
 ) -> None:
-    """Make CC (ISO 3166 alpha-2) the default country and rebuild the index."""
+    """Make CC (ISO 3166 alpha-2, any case) the default country and rebuild the index."""
+    country_code = _upper(country_code)
     _reconfigure(ctx, workspace, Switch(country=country_code), dry_run, as_json, what_if_from)
+
+
+def _upper(country: str) -> str:
+    """A country code in upper case (``us`` is ``US``), as the workspace records it."""
+    return country.upper() if country.isascii() else country
 
 
 # -- lookup -----------------------------------------------------------------------
@@ -716,7 +822,7 @@ def country_set(
 @store_option
 @click.option(
     "--at",
-    type=click.IntRange(min=0),
+    type=POSITION,
     metavar="POSITION",
     help="As of this log position (the identifier, index and fields then).",
 )
@@ -724,23 +830,21 @@ def country_set(
 @click.pass_context
 def lookup(ctx: click.Context, value: str, workspace: str, at: int | None, as_json: bool) -> None:
     """Find the lead whose identifier matches VALUE, in any spelling (exit 1 if none)."""
-    app = _app(ctx)
+    as_of = "" if at is None else f" at position {at}"
     try:
-        lead = app.lookup(workspace, value, at=at)
-    except UnusableValue as error:
-        if at is not None:
-            raise CliError(f"cannot look up {value!r} at position {at}: {error.reason}") from error
-        config = app.workspace(workspace).config
+        found = _app(ctx, read_only=True).find(workspace, value, at=at)
+    except UnusableLookup as error:
+        config = error.config
+        kind = str(config.identifier_type)
         raise CliError(
-            f"cannot look up {value!r} as a {config.identifier_type} "
+            f"cannot look up {value!r}{as_of} as {_article(kind)} {kind} "
             f"({config.identifier}): {error.reason}"
         ) from error
+    lead = found.lead
     if lead is None:
-        config = app.workspace(workspace).config
-        key = identifier_key(config.identifier_type, value, config.country)
         _not_found(
-            f"no lead matches {value!r} in workspace {workspace!r} "
-            f"(key {key}, identifier {config.identifier})"
+            f"no lead matches {value!r} in workspace {workspace!r}{as_of} "
+            f"(key {found.key}, identifier {found.config.identifier})"
         )
     if as_json:
         _echo_json(lead.as_dict())
@@ -752,6 +856,10 @@ def lookup(ctx: click.Context, value: str, workspace: str, at: int | None, as_js
     for api, stored in lead.fields.items():
         shown = stored if isinstance(stored, str) else json.dumps(stored, ensure_ascii=False)
         click.echo(f"  {api:<{width}}  {shown}")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in ("a", "e", "i", "o", "u") else "a"
 
 
 def _not_found(message: str) -> NoReturn:
@@ -766,7 +874,9 @@ def _not_found(message: str) -> NoReturn:
 @workspace_option
 @store_option
 @click.option("--lead", "lead_id", metavar="LEAD_ID", help="Every decision about this lead.")
-@click.option("--position", type=click.IntRange(min=1), help="The decision at this position.")
+@click.option(
+    "--position", type=POSITION, metavar="POSITION", help="The decision at this position."
+)
 @click.option("--line", type=click.IntRange(min=1), help="The decision(s) for this input line.")
 @click.option("--file", "file_name", metavar="FILE", help="With --line: only lines of FILE.")
 @json_option
@@ -781,34 +891,36 @@ def explain(
     as_json: bool,
 ) -> None:
     """Explain why payloads created, updated or were dropped: for a lead, a log
-    position, or an input line."""
+    position, or an input line (of the workspace: lead ids and positions are global,
+    so --workspace only applies to --line)."""
     if sum(x is not None for x in (lead_id, position, line)) != 1:
         raise CliError("give exactly one of --lead, --position or --line")
-    app = _app(ctx)
-    app.check_workspace(workspace)
+    app = _app(ctx, read_only=True)
     if lead_id is not None:
         try:
             history = audit.explain_lead(app, UUID(lead_id))
         except (ValueError, AggregateNotFoundError):
-            raise CliError(f"no lead {lead_id!r}") from None
+            raise CliError(f"no lead {_shown(lead_id)}") from None
     else:
+        if position is None:
+            app.check_workspace(workspace)
         positions = (
             [position]
-            if position
+            if position is not None
             else audit.positions_of_line(app, workspace, line or 0, file_name)
         )
         found = [audit.explain_position(app, p) for p in positions]
         history = [item for item in found if item is not None]
         if not history:
-            _not_found(
-                f"no decision at {'position ' + str(position) if position else f'line {line}'}"
-            )
+            where = f"line {line}" if position is None else f"position {position}"
+            _not_found(f"no decision at {where}")
     if as_json:
         for item in history:
             _echo_json(item.as_dict())
         return
     for item in history:
-        where = f"position {item.position}" if item.position else f"at {item.recorded_at}"
+        known = item.position is not None
+        where = f"position {item.position}" if known else f"at {item.recorded_at}"
         source = item.source or {}
         origin = f" (from {source.get('file')} line {source.get('line')})" if source else ""
         click.echo(f"{where}{origin}: {item.why()}")
@@ -822,7 +934,7 @@ def explain(
 
 until_option = click.option(
     "--until",
-    type=click.IntRange(min=0),
+    type=POSITION,
     metavar="POSITION",
     help="Replay the log up to this position only.",
 )
@@ -831,7 +943,15 @@ until_option = click.option(
 @main.command()
 @workspace_option
 @store_option
-@click.option("--verify", is_flag=True, help="Exit 1 if any decision is not re-derived.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Exit 1 if a decision is not re-derived (other than by an upgrade of leadkey's "
+    "rules or libraries, which is reported).",
+)
+@click.option(
+    "--exact", is_flag=True, help="With --verify: exit 1 on any divergence, upgrades too."
+)
 @until_option
 @json_option
 @click.option(
@@ -849,10 +969,11 @@ def replay(
     until: int | None,
     as_json: bool,
     workers: int,
+    exact: bool,
 ) -> None:
     """Replay the workspace's log and decide every recorded payload again, under the
     configuration and index in force just before it."""
-    app = _app(ctx)
+    app = _app(ctx, read_only=True)
     app.check_workspace(workspace)  # an unknown workspace is an error, not an empty replay
     report = replay_with_workers(app, workspace, until=until, workers=workers)
     if as_json:
@@ -870,13 +991,27 @@ def replay(
                 click.echo(
                     f"    {name}: recorded {values['recorded']!r}, now {values['replayed']!r}"
                 )
-        click.echo(
-            "Every decision is re-derived from the log."
-            if report.verified
-            else f"{len(report.divergences)} decision(s) are not re-derived."
-        )
-    if verify and not report.verified:
+        _echo_divergence_kinds(report.kinds())
+    if verify and not (report.exact if exact else report.verified):
         raise click.exceptions.Exit(1)
+
+
+#: How ``replay`` words each kind of divergence (see ``audit.Divergence.kind``).
+_DIVERGENCE_KINDS = {
+    "rules": "decision(s) recorded under other leadkey rules are decided differently by "
+    "these (not corruption; what today's rules change: leadkey what-if, with no setting)",
+    "versions": "decision(s) recorded under other library versions are decided "
+    "differently by these (not corruption)",
+    "log": "decision(s) are not re-derived.",
+}
+
+
+def _echo_divergence_kinds(kinds: dict[str, int]) -> None:
+    if not kinds:
+        click.echo("Every decision is re-derived from the log.")
+    for kind, words in _DIVERGENCE_KINDS.items():
+        if kinds.get(kind):
+            click.echo(f"{kinds[kind]} {words}")
 
 
 # -- what-if ----------------------------------------------------------------------
@@ -898,7 +1033,7 @@ def _switch_text(switch: Switch) -> str:
         f"{name} {value!r}"
         for name, value in (("identifier", switch.identifier), ("default country", switch.country))
         if value is not None
-    ]
+    ] or ["the log's settings and today's rules"]
     start = f"from position {switch.position}" if switch.position else "from the start"
     return f"{' and '.join(settings)} {start}"
 
@@ -1012,7 +1147,7 @@ def _echo_what_if(report: WhatIfReport) -> None:
     "from_position",
     default=0,
     show_default=True,
-    type=click.IntRange(min=0),
+    type=POSITION,
     metavar="POSITION",
     help="Switch just before this log position (0: from the workspace's creation).",
 )
@@ -1032,13 +1167,16 @@ def what_if_command(
     been in force from --from on, and report which decisions and leads would differ
     (merges, splits, unreachable, not created); nothing is recorded.
 
+    Payloads are decided with today's rules and libraries; with neither --identifier
+    nor --country, the what-if shows just what those change for payloads recorded
+    under older ones (the settings stay as the log has them).
+
     --json prints one object: workspace, switches, position, identical, summary
     (the counts), rebuilds, changes, merges, splits, unreachable, not_created, new_leads.
     """
-    if identifier is None and country is None:
-        raise CliError("give --identifier or --country (or both)")
+    country = None if country is None else _upper(country)
     switch = Switch(identifier=identifier, country=country, position=from_position)
-    report = _what_if(_app(ctx), workspace, switch, until)
+    report = _what_if(_app(ctx, read_only=True), workspace, switch, until)
     if as_json:
         _echo_json(report.as_dict())
     else:

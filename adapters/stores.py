@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 DEFAULT_STORE = "sqlite:///leadkey.db"
 
@@ -12,13 +14,17 @@ class StoreError(ValueError):
     """A store URL that leadkey cannot use."""
 
 
-def store_env(url: str) -> dict[str, str]:
+def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
     """The ``eventsourcing`` settings for a store URL.
 
     - ``memory:`` keeps events in this process only;
     - ``sqlite:///relative/file.db`` or ``sqlite:////absolute/file.db``: an embedded file;
     - ``postgresql://user:password@host:port/database``: a PostgreSQL server
       (needs the ``postgres`` extra).
+
+    With ``read_only``, a SQLite file is opened read-only (see :func:`_sqlite_read_only`):
+    it can be a read-only file, in a read-only folder; a file that does not exist is an
+    empty store, and is not created.  PostgreSQL is opened as usual.
     """
     if url in ("memory:", "memory://"):
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -29,6 +35,8 @@ def store_env(url: str) -> dict[str, str]:
         parent = Path(path).parent
         if not parent.is_dir():
             raise StoreError(f"cannot open store {url!r}: folder {str(parent)!r} does not exist")
+        if read_only:
+            return _sqlite_read_only(url, path)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
@@ -50,3 +58,57 @@ def store_env(url: str) -> dict[str, str]:
     raise StoreError(
         f"unknown store {url!r}: use memory:, sqlite:///file.db or postgresql://host/db"
     )
+
+
+#: Bytes 18 and 19 of a SQLite file's header: 2 in WAL mode, 1 with a rollback journal.
+_WAL_HEADER = b"\x02\x02"
+
+
+def _sqlite_read_only(url: str, path: str) -> dict[str, str]:
+    """Settings that open the SQLite file at ``path`` read-only, so that commands that
+    only read work on a file or in a folder they cannot write.
+
+    The file is opened as a ``file:...?mode=ro`` URI, without creating tables.  In WAL
+    mode (every store leadkey wrote) a reader needs the ``-shm`` file, which SQLite
+    creates beside the database if it can; in a read-only folder without one, and for a
+    file with a rollback journal (which eventsourcing would switch to WAL), the file is
+    opened ``immutable`` instead: nobody can be writing to it then, as a writer needs
+    the folder (WAL) or switched it to WAL first.  A missing or empty file is an empty
+    store (in memory).
+    """
+    try:
+        with open(path, "rb") as file:
+            header = file.read(100)
+    except FileNotFoundError:
+        header = b""
+    except OSError as error:
+        raise StoreError(f"cannot open store {url!r}: {error.strerror or error}") from error
+    if not header:
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    location = "file:" + quote(os.path.abspath(path))
+    uri = f"{location}?mode=ro"
+    if header[18:20] != _WAL_HEADER or (
+        not _opens(uri) and not os.path.exists(path + "-wal")  # else immutable misses it
+    ):
+        uri += "&immutable=1"
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": uri,
+        "SQLITE_LOCK_TIMEOUT": "10",
+        "CREATE_TABLE": "false",
+    }
+
+
+def _opens(uri: str) -> bool:
+    """Whether SQLite can read the database ``uri`` names (WAL mode included)."""
+    try:
+        connection = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+    return True

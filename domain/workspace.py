@@ -31,13 +31,31 @@ def workspace_id(name: str) -> UUID:
 
 
 def check_country(country: str) -> str:
-    """Return ``country`` if phonenumbers knows it as a region, else raise."""
-    if not isinstance(country, str) or country not in SUPPORTED_REGIONS:
+    """The region code ``country`` in upper case (``us`` is ``US``) if phonenumbers
+    knows it as a region, else raise ``ConfigurationError``."""
+    code = country.upper() if isinstance(country, str) and country.isascii() else None
+    if code is None or code not in SUPPORTED_REGIONS:
         raise ConfigurationError(
             f"unknown default country {country!r}: use an ISO 3166 alpha-2 code "
-            "that phonenumbers supports, in upper case (e.g. IN, US, GB)"
+            "that phonenumbers supports (e.g. IN, US, GB)"
         )
-    return country
+    return code
+
+
+#: The longest workspace name, in characters.
+MAX_NAME_LENGTH = 128
+
+
+def check_workspace_name(name: str) -> str:
+    """Return ``name`` if a workspace can be called that, else raise ``ConfigurationError``
+    saying why (1 to 128 characters of printable Unicode text, not only whitespace)."""
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+        raise ConfigurationError(
+            f"a workspace name must be 1 to {MAX_NAME_LENGTH} characters, not only whitespace"
+        )
+    if not name.isprintable() or not _is_unicode(name):
+        raise ConfigurationError("a workspace name must be printable Unicode text")
+    return name
 
 
 class Workspace(Aggregate):
@@ -63,10 +81,7 @@ class Workspace(Aggregate):
         fields: dict[str, str] | None = None,
     ) -> Workspace:
         """Create a workspace after checking every setting; raise ConfigurationError."""
-        if not isinstance(name, str) or not name.strip() or len(name) > 128:
-            raise ConfigurationError("a workspace name must be 1 to 128 characters")
-        if not name.isprintable() or not _is_unicode(name):
-            raise ConfigurationError("a workspace name must be printable Unicode text")
+        check_workspace_name(name)
         all_fields = {api: str(t) for api, t in STANDARD_FIELDS.items()}
         for api_name, type_name in (fields or {}).items():
             try:
@@ -134,7 +149,7 @@ class Workspace(Aggregate):
 
     def change_country(self, country: str) -> None:
         """Change the default country used to complete phone numbers."""
-        check_country(country)
+        country = check_country(country)
         if country == self.country:
             raise ConfigurationError(f"{country!r} is already the default country")
         self._country_changed(

@@ -3,24 +3,30 @@
 The replay reads the log in order with a fresh identifier index, and for every
 recorded decision decides its recorded raw payload again under the configuration and
 index in force just before it.  Any difference from what was recorded is a
-divergence; one recorded under other normalizer versions is reported as such (the
-metadata of phonenumbers changes between releases), not as corruption.
+divergence; one recorded under another version of leadkey's rules or other library
+versions (the metadata of phonenumbers changes between releases) is reported as such,
+not as corruption.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Tracking
+from eventsourcing.popo import POPOApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from leadkey.domain.decisions import Decision, decide
 from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead
 from leadkey.domain.normalization import NORMALIZER_VERSIONS
+from leadkey.domain.rules import RULES_VERSION, rules_version
 from leadkey.domain.workspace import workspace_id
 
 from .identifier_index import IdentifierIndexProjection, IndexView, read_log
@@ -34,23 +40,46 @@ class Divergence:
 
     position: int
     differences: dict[str, tuple[Any, Any]]  # name -> (recorded, replayed)
-    normalizer_changed: bool
     recorded_normalizer: str
+
+    @property
+    def kind(self) -> str:
+        """Why it diverges: ``rules`` (recorded under another version of leadkey's rules),
+        ``versions`` (under other library versions) or ``log`` (neither explains it)."""
+        if rules_version(self.recorded_normalizer) != RULES_VERSION:
+            return "rules"
+        return "versions" if self.recorded_normalizer != NORMALIZER_VERSIONS else "log"
+
+    @property
+    def explained(self) -> bool:
+        """Whether an upgrade of leadkey or of its libraries explains the divergence."""
+        return self.kind != "log"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "position": self.position,
+            "kind": self.kind,
             "differences": {
                 name: {"recorded": _plain(old), "replayed": _plain(new)}
                 for name, (old, new) in self.differences.items()
             },
-            "cause": (
+            "cause": self.cause,
+        }
+
+    @property
+    def cause(self) -> str:
+        """The divergence's kind, in words."""
+        if self.kind == "rules":
+            return (
+                f"recorded under leadkey rules {rules_version(self.recorded_normalizer)}; "
+                f"these are rules {RULES_VERSION}"
+            )
+        if self.kind == "versions":
+            return (
                 f"normalizer versions differ (recorded: {self.recorded_normalizer}; "
                 f"now: {NORMALIZER_VERSIONS})"
-                if self.normalizer_changed
-                else "the log does not re-derive this decision"
-            ),
-        }
+            )
+        return "the log does not re-derive this decision"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +93,18 @@ class ReplayReport:
 
     @property
     def verified(self) -> bool:
+        """Whether every divergence (if any) is explained by an upgrade of leadkey's rules
+        or of its libraries: the log itself re-derives every decision it can."""
+        return all(divergence.explained for divergence in self.divergences)
+
+    @property
+    def exact(self) -> bool:
+        """Whether every decision is re-derived as recorded."""
         return not self.divergences
+
+    def kinds(self) -> dict[str, int]:
+        """How many divergences of each :attr:`Divergence.kind`."""
+        return dict(Counter(divergence.kind for divergence in self.divergences))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +112,8 @@ class ReplayReport:
             "position": self.position,
             "decisions": self.decisions,
             "verified": self.verified,
+            "exact": self.exact,
+            "divergence_kinds": self.kinds(),
             "divergences": [d.as_dict() for d in self.divergences],
         }
 
@@ -113,14 +155,7 @@ def replay(
                     for name, old, new in zip(_COMPARED, recorded, replayed, strict=True)
                     if old != new
                 }
-                divergences.append(
-                    Divergence(
-                        position,
-                        differences,
-                        event.normalizer != NORMALIZER_VERSIONS,
-                        event.normalizer,
-                    )
-                )
+                divergences.append(Divergence(position, differences, event.normalizer))
         projection.process_event(event, Tracking(app.name, position))
     return ReplayReport(workspace, position, dict(counts), tuple(divergences))
 
@@ -221,14 +256,22 @@ class DecisionExplained:
 
 
 def explain_lead(app: Application, lead_id: Any) -> list[DecisionExplained]:
-    """Every decision that created or updated the lead, with old -> new field values.
+    """Every decision that created or updated the lead, with old -> new field values and
+    the log position of each (lead ids are global: no workspace is needed).
 
-    Raises ``eventsourcing.application.AggregateNotFoundError`` for an unknown lead.
+    Reads the lead's own events only, not the log.  Raises
+    ``eventsourcing.application.AggregateNotFoundError`` for an unknown lead (or an id
+    that is not a lead's), ``ValueError`` for a string that is not a UUID.
     """
+    lead_id = lead_id if isinstance(lead_id, UUID) else UUID(str(lead_id))
     fields: dict[str, Any] = {}
     history = []
-    for event in app.events.get(lead_id):
-        history.append(_explained(event, None, fields))
+    kinds = (Lead.LeadCreated, Lead.LeadFieldsUpdated)
+    events = [e for e in app.events.get(lead_id) if isinstance(e, kinds)]
+    positions = (event_positions(app, lead_id) if events else None) or {}
+    for event in events:
+        position = positions.get(event.originator_version)
+        history.append(_explained(event, position, fields))
         fields = {**fields, **event.applied}
     if not history:
         raise AggregateNotFoundError(lead_id)
@@ -236,7 +279,11 @@ def explain_lead(app: Application, lead_id: Any) -> list[DecisionExplained]:
 
 
 def explain_position(app: Application, position: int) -> DecisionExplained | None:
-    """The decision recorded at log ``position`` (None if no decision is there)."""
+    """The decision recorded at log ``position`` (None if no decision is there).
+
+    Raises :class:`PositionError` unless ``position`` is 0 to :data:`MAX_POSITION`.
+    """
+    check_position(position)
     [notification] = app.recorder.select_notifications(start=position, limit=1) or [None]
     if notification is None or notification.id != position:
         return None
@@ -292,3 +339,61 @@ def positions_of_line(
             if source.get("line") == line and (file is None or source.get("file") == file):
                 found.append(position)
     return found
+
+
+#: The last log position there can be: notification ids are 64-bit signed integers in
+#: the stores (SQLite's rowid, PostgreSQL's bigserial).
+MAX_POSITION = 2**63 - 1
+
+
+class PositionError(ValueError):
+    """A log position that is not an integer from 0 to :data:`MAX_POSITION`."""
+
+
+def check_position(position: int) -> int:
+    """Return ``position`` if it can be a log position, else raise :class:`PositionError`."""
+    if isinstance(position, bool) or not isinstance(position, int):
+        raise PositionError(f"a log position is an integer, not {type(position).__name__}")
+    if not 0 <= position <= MAX_POSITION:
+        raise PositionError(
+            f"position {position} is out of range: log positions are 0 to {MAX_POSITION}"
+        )
+    return position
+
+
+def event_positions(app: Application, originator_id: UUID) -> dict[int, int] | None:
+    """The log position (notification id) of each stored event of one aggregate, by
+    version, read with one indexed query (not the log); None for a store it does not
+    know (SQLite, PostgreSQL and memory are known)."""
+    recorder: Any = app.recorder
+    if isinstance(recorder, POPOApplicationRecorder):
+        with recorder._database_lock:  # the in-memory store's own table and lock
+            versions = recorder._stored_events_index.get(str(originator_id), {})
+            return {version: index + 1 for version, index in versions.items()}
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        statement = (
+            f"SELECT originator_version, rowid FROM {recorder.events_table_name} "
+            "WHERE originator_id=?"
+        )
+        uuid_ids = recorder.datastore.originator_id_type == "uuid"
+        key = originator_id.hex if uuid_ids else str(originator_id)
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, [key])
+            return {row[0]: row[1] for row in cursor.fetchall()}
+    postgres = sys.modules.get("eventsourcing.postgres")  # loaded if the store is PostgreSQL
+    if postgres is not None and isinstance(recorder, postgres.PostgresApplicationRecorder):
+        return _postgres_positions(recorder, originator_id)
+    return None
+
+
+def _postgres_positions(recorder: Any, originator_id: UUID) -> dict[int, int]:
+    from psycopg.sql import SQL, Identifier  # only with the postgres extra
+
+    select = "SELECT originator_version, notification_id"
+    statement = SQL(select + " FROM {schema}.{table} WHERE originator_id = %s").format(
+        schema=Identifier(recorder.datastore.schema),
+        table=Identifier(recorder.events_table_name),
+    )
+    with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
+        cursor.execute(statement, [originator_id])
+        return {row["originator_version"]: row["notification_id"] for row in cursor.fetchall()}

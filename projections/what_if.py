@@ -41,8 +41,8 @@ from leadkey.domain.decisions import (
 )
 from leadkey.domain.field_types import IDENTIFIER_TYPES, FieldType
 from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead
-from leadkey.domain.normalization import NORMALIZER_VERSIONS, SUPPORTED_REGIONS
-from leadkey.domain.workspace import Workspace, workspace_id
+from leadkey.domain.normalization import NORMALIZER_VERSIONS
+from leadkey.domain.workspace import ConfigurationError, Workspace, check_country, workspace_id
 
 from .identifier_index import (
     IdentifierIndexProjection,
@@ -75,7 +75,9 @@ class Switch:
     """Settings a what-if puts in force just before log position ``position``.
 
     ``position`` 0 (the default) means from the workspace's creation, as if it had
-    been created so.  ``None`` leaves a setting as the log has it.
+    been created so.  ``None`` leaves a setting as the log has it: ``Switch()`` decides
+    every payload again with the log's settings and today's rules and libraries, which
+    shows what an upgrade changes for payloads recorded under older ones.
     """
 
     identifier: str | None = None
@@ -325,13 +327,11 @@ class _World:
             self.fixed.add("identifier")
             changes["identifier"] = switch.identifier
         if switch.country is not None:
-            if switch.country not in SUPPORTED_REGIONS:
-                raise WhatIfError(
-                    f"unknown default country {switch.country!r}: use an ISO 3166 alpha-2 "
-                    "code that phonenumbers supports, in upper case (e.g. IN, US, GB)"
-                )
+            try:
+                changes["country"] = check_country(switch.country)
+            except ConfigurationError as error:
+                raise WhatIfError(str(error)) from None
             self.fixed.add("country")
-            changes["country"] = switch.country
         if not self.started:
             self.actual_rebuilt(self.index)
             self.started = True

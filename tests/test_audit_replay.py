@@ -83,7 +83,7 @@ def test_a_tampered_decision_fails_verification_and_is_named(tmp_path: Path, vic
     report = replay(Leadkey(f"sqlite:///{copy}"), "w")
     assert not report.verified
     assert [d.position for d in report.divergences] == [positions[victim]]
-    assert not report.divergences[0].normalizer_changed
+    assert report.divergences[0].kind == "log"
 
 
 def test_cli_replay_verify_exit_status(tmp_path: Path) -> None:

@@ -219,7 +219,6 @@ def test_the_identifier_in_force_is_identical(store: str, tmp_path: Path) -> Non
         (["--identifier", "rating"], "it is a rating field there"),
         (["--identifier", "nope"], "'nope' cannot be the lead identifier"),
         (["--country", "ZZ"], "unknown default country 'ZZ'"),
-        ([], "give --identifier or --country"),
     ],
 )
 def test_what_if_errors(store: str, args: list[str], fragment: str) -> None:

@@ -568,7 +568,7 @@ def test_errors_say_what_cannot_be_run() -> None:
     app.add_field(WS, "rating", "rating")
     with pytest.raises(WhatIfError, match=r"it is a rating field .*phone, email or text"):
         what_if(app, WS, Switch(identifier="rating", position=next_position(app)))
-    for country in ("XX", "us"):
+    for country in ("XX", "ın"):
         with pytest.raises(WhatIfError, match=f"unknown default country '{country}'"):
             what_if(app, WS, Switch(country=country))
     with pytest.raises(ValueError):  # a WhatIfError is a ValueError to callers
@@ -602,3 +602,14 @@ def test_payloads_sent_before_the_workspace_existed(created: bool) -> None:
     app.ingest(WS, {"fields": {"phone": "9999999991"}})
     assert replay(app, WS).verified
     assert_identical(what_if(app, WS, Switch(identifier="phone")), payloads=2)
+
+
+
+def test_a_country_switch_takes_any_case() -> None:
+    app = workspace(country="IN")
+    send(app, phone="9811200977")
+    send(app, phone="+1 415 555 0123")
+    lower, upper = (what_if(app, WS, Switch(country=c)).as_dict() for c in ("us", "US"))
+    assert lower.pop("switches") != upper.pop("switches")
+    assert lower == upper
+    assert lower["summary"]["keys_changed"] + lower["summary"]["decisions_changed"] >= 1

@@ -1,0 +1,525 @@
+"""Lookups as of a position, explanations, defaults and the CLI's edges: every failure is
+one clear ``error: ...`` line (exit 2), never an "unexpected" one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from click.testing import Result
+from test_cli import assert_one_error_line, json_lines, ok, run
+
+from leadkey.adapters.application import (
+    Leadkey,
+    UnknownWorkspace,
+    UnusableLookup,
+    WorkspaceNotCreatedYet,
+)
+from leadkey.domain.normalization import UnusableValue
+from leadkey.domain.workspace import ConfigurationError, check_country, workspace_id
+from leadkey.projections.audit import (
+    MAX_POSITION,
+    PositionError,
+    explain_lead,
+    explain_position,
+)
+from leadkey.projections.identifier_index import read_log
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+PHONE = "9845012346"
+TWO = "".join(
+    json.dumps({"fields": fields}) + "\n"
+    for fields in [
+        {"phone": PHONE, "email": "asha@example.com"},
+        {"phone": "9845012347", "email": "ravi@example.com"},
+    ]
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'x.db'}"
+
+
+def no_unexpected(result: Result) -> None:
+    assert "unexpected" not in result.output, result.output
+    assert "Traceback" not in result.output, result.output
+
+
+# -- lookup --at: the identifier in force at the position ------------------------------
+
+
+def switched_store(store: str) -> int:
+    """Ingest two payloads, one at a time, then switch the identifier to email; returns
+    the last log position."""
+    for line in TWO.splitlines(keepends=True):
+        ok(store, "ingest", input=line)
+    ok(store, "identifier", "set", "email")
+    app = Leadkey(store, read_only=True)
+    try:
+        return app.recorder.max_notification_id()
+    finally:
+        app.close()
+
+
+def test_lookup_at_every_position_uses_the_identifier_then_in_force(store: str) -> None:
+    end = switched_store(store)
+    app = Leadkey(store)
+    kinds = {type(event).__name__: position for event, position in reversed(list(read_log(app)))}
+    switch, lead_position = kinds["IdentifierChanged"], kinds["LeadCreated"]
+    created = app.find("default", PHONE, at=switch - 1)
+    app.close()
+    assert created.lead is not None
+    outcomes = []
+    for position in range(1, end + 1):
+        result = run(store, "lookup", PHONE, "--at", str(position))
+        no_unexpected(result)
+        outcomes.append(result.exit_code)
+        if position < lead_position:
+            assert result.exit_code == 1, (position, result.stderr)
+            assert "key +919845012346, identifier phone" in result.stderr
+            assert f"at position {position}" in result.stderr
+        elif position < switch:
+            assert result.exit_code == 0, (position, result.stderr)
+            assert str(created.lead.lead_id) in result.stdout
+        else:  # the identifier is email from here on: a phone number is no email
+            assert_one_error_line(result, f"at position {position} as an email (email)")
+    assert set(outcomes) == {0, 1, 2}
+    before = run(store, "lookup", PHONE, "--at", "0")
+    assert_one_error_line(before, "workspace 'default' did not exist at position 0")
+    no_unexpected(before)
+
+
+def test_find_returns_the_key_and_configuration_it_used(store: str) -> None:
+    end = switched_store(store)
+    app = Leadkey(store)
+    try:
+        early = app.find("default", PHONE, at=2)
+        assert early.lead is None
+        assert (early.key, early.config.identifier, early.position) == (
+            "+919845012346",
+            "phone",
+            2,
+        )
+        assert app.lookup("default", PHONE, at=2) is None
+        now = app.find("default", "Asha@Example.com")
+        assert now.lead is not None and now.key == "asha@example.com"
+        assert now.config.identifier == "email" and now.position is None
+        with pytest.raises(UnusableLookup) as unusable:
+            app.find("default", PHONE, at=end)
+        assert isinstance(unusable.value, UnusableValue)
+        assert unusable.value.config.identifier == "email"
+        assert unusable.value.position == end
+        with pytest.raises(WorkspaceNotCreatedYet) as early_error:
+            app.find("default", PHONE, at=0)
+        assert isinstance(early_error.value, UnknownWorkspace)
+        assert early_error.value.created == 1
+        with pytest.raises(UnknownWorkspace) as never:
+            app.find("acme", PHONE, at=3)
+        assert not isinstance(never.value, WorkspaceNotCreatedYet)
+    finally:
+        app.close()
+
+
+def test_lookup_message_says_an_email(store: str) -> None:
+    ok(store, "workspace", "create", "acme", "--identifier", "email")
+    result = run(store, "lookup", "foo@", "-w", "acme")
+    assert_one_error_line(result, "as an email (email)")
+    ok(store, "workspace", "create", "crm", "--identifier", "phone")
+    assert_one_error_line(run(store, "lookup", "call me", "-w", "crm"), "as a phone (phone)")
+
+
+# -- positions: one valid range --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lookup", "x", "--at", "999999999999999999999999"],
+        ["lookup", "x", "--at", "-1"],
+        ["lookup", "x", "--at", str(MAX_POSITION + 1)],
+        ["explain", "--position", "99999999999999999999"],
+        ["replay", "--until", "99999999999999999999"],
+        ["what-if", "--identifier", "email", "--from", "99999999999999999999"],
+        ["identifier", "set", "email", "--dry-run", "--what-if-from", "99999999999999999999"],
+    ],
+)
+def test_out_of_range_positions_are_a_clear_error(store: str, args: list[str]) -> None:
+    ok(store, "ingest", input=TWO)
+    result = run(store, *args)
+    assert_one_error_line(result, "out of range", str(MAX_POSITION))
+    no_unexpected(result)
+
+
+def test_positions_end_at_max_position(store: str) -> None:
+    ok(store, "ingest", input=TWO)
+    found = ok(store, "lookup", PHONE, "--at", str(MAX_POSITION), "--json")
+    assert json.loads(found.stdout)["key"] == "+919845012346"
+    assert run(store, "explain", "--position", str(MAX_POSITION)).exit_code == 1
+    past = run(store, "explain", "--position", str(MAX_POSITION + 1))
+    assert_one_error_line(past, "--position: position", "out of range")
+
+
+def test_the_python_api_checks_positions(app: Leadkey) -> None:
+    app.create_workspace("w")
+    app.ingest("w", {"fields": {"phone": PHONE}})
+    for bad in (-1, MAX_POSITION + 1, 10**30):
+        with pytest.raises(PositionError):
+            app.lookup("w", PHONE, at=bad)
+        with pytest.raises(PositionError):
+            explain_position(app, bad)
+    with pytest.raises(PositionError):
+        app.lookup("w", PHONE, at=True)  # type: ignore[arg-type]
+    assert app.lookup("w", PHONE, at=MAX_POSITION) is not None
+    assert explain_position(app, MAX_POSITION) is None
+
+
+# -- explain: lead ids and positions are global ----------------------------------------
+
+
+def acme_store(store: str) -> list[dict]:
+    """A store with the workspace 'acme' only."""
+    ok(store, "workspace", "create", "acme")
+    payloads = TWO + json.dumps({"fields": {"phone": PHONE, "name": "Asha"}}) + "\n"
+    return json_lines(ok(store, "ingest", "-w", "acme", "--json", input=payloads))
+
+
+def test_explain_lead_needs_no_default_workspace_and_gives_positions(store: str) -> None:
+    decisions = acme_store(store)
+    lead = decisions[0]["lead_id"]
+    result = ok(store, "explain", "--lead", lead)
+    lines = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert len(lines) == 2
+    assert all(line.startswith("position ") for line in lines), lines
+    assert " at " not in lines[0].split(":")[0]
+    app = Leadkey(store)
+    try:
+        expected = [
+            position
+            for event, position in read_log(app)
+            if getattr(event, "originator_id", None) == UUID(lead)
+        ]
+    finally:
+        app.close()
+    assert [int(line.split()[1]) for line in lines] == expected
+    as_json = json_lines(ok(store, "explain", "--lead", lead, "--json"))
+    assert [item["position"] for item in as_json] == expected
+    # Each position explains the same decision.
+    for position in expected:
+        again = json_lines(ok(store, "explain", "--position", str(position), "--json"))
+        assert again[0]["lead_id"] == lead
+
+
+def test_explain_position_needs_no_default_workspace(store: str) -> None:
+    acme_store(store)
+    result = ok(store, "explain", "--position", "3")
+    assert result.stdout.startswith("position 3")
+
+
+def test_explain_line_names_the_workspace_it_needs(store: str) -> None:
+    acme_store(store)
+    assert "position" in ok(store, "explain", "--line", "1", "-w", "acme").stdout
+    result = run(store, "explain", "--line", "1")
+    assert_one_error_line(result, "unknown workspace 'default'", "ingest")
+
+
+def test_explain_an_id_that_is_not_a_lead(store: str) -> None:
+    acme_store(store)
+    for other in (str(workspace_id("acme")), "not-a-uuid", "0" * 32):
+        result = run(store, "explain", "--lead", other)
+        assert_one_error_line(result, "no lead")
+        no_unexpected(result)
+
+
+@pytest.mark.parametrize("url", ["memory:", "sqlite"])
+def test_explain_lead_reads_the_lead_not_the_log(url: str, sqlite_url: str) -> None:
+    app = Leadkey(sqlite_url if url == "sqlite" else url)
+    try:
+        app.create_workspace("w")
+        first = app.ingest("w", {"fields": {"phone": PHONE, "name": "A"}})
+        app.ingest("w", {"fields": {"phone": "9845012347"}})
+        app.ingest("w", {"fields": {"phone": PHONE, "name": "B"}})
+        explained = [explain_position(app, p) for _, p in read_log(app)]
+        expected = [e for e in explained if e is not None and e.lead_id == first.lead_id]
+
+        def no_log(*_: object, **__: object) -> None:
+            raise AssertionError("explain_lead read the log")
+
+        app.recorder.select_notifications = no_log  # type: ignore[method-assign]
+        history = explain_lead(app, first.lead_id)
+    finally:
+        app.close()
+    assert len(history) == 2
+    assert [h.position for h in history] == [e.position for e in expected]
+    assert [h.changes for h in history] == [e.changes for e in expected]
+
+
+# -- the default workspace: created by the commands that record, named by the others ---
+
+
+@pytest.mark.parametrize(
+    ("args", "then"),
+    [
+        (["field", "add", "rating", "rating"], ("rating", "rating")),
+        (["identifier", "set", "email"], ("identifier", "email")),
+        (["country", "set", "US"], ("country", "US")),
+    ],
+)
+def test_commands_that_record_create_the_default_workspace(
+    store: str, args: list[str], then: tuple[str, str]
+) -> None:
+    result = ok(store, *args)
+    assert result.stderr.splitlines()[0] == (
+        "leadkey: created workspace 'default' (country IN, identifier phone)"
+    )
+    shown = json.loads(ok(store, "workspace", "show", "--json").stdout)
+    name, value = then
+    assert shown.get(name, shown["fields"].get(name)) == value
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lookup", PHONE],
+        ["workspace", "show"],
+        ["replay"],
+        ["what-if", "--identifier", "email"],
+        ["explain", "--line", "1"],
+        ["identifier", "set", "email", "--dry-run"],
+        ["country", "set", "US", "--dry-run"],
+    ],
+)
+def test_commands_that_only_read_say_how_the_default_workspace_is_made(
+    tmp_path: Path, args: list[str]
+) -> None:
+    file = tmp_path / "fresh.db"
+    result = run(f"sqlite:///{file}", *args)
+    assert_one_error_line(result, "unknown workspace 'default'", "ingest", "workspace create")
+    assert not file.exists()  # reading created nothing
+
+
+# -- country codes in any case ---------------------------------------------------------
+
+
+def test_country_codes_in_any_case(store: str) -> None:
+    ok(store, "ingest", input=TWO)
+    assert "Default country 'US'" in ok(store, "country", "set", "us").stdout
+    assert json.loads(ok(store, "workspace", "show", "--json").stdout)["country"] == "US"
+    assert_one_error_line(run(store, "country", "set", "Us"), "already the default country")
+    ok(store, "workspace", "create", "acme", "--country", "gb")
+    assert (
+        json.loads(ok(store, "workspace", "show", "-w", "acme", "--json").stdout)["country"] == "GB"
+    )
+    what_if = json.loads(ok(store, "what-if", "--country", "in", "--json").stdout)
+    assert what_if["switches"][0]["country"] == "IN"
+
+
+def test_check_country_upper_cases_ascii_codes_only() -> None:
+    assert check_country("us") == "US"
+    assert check_country("In") == "IN"
+    for bad in ("ın", "usa", "", "zz", None):  # dotless ı would upper-case to I
+        with pytest.raises(ConfigurationError):
+            check_country(bad)  # type: ignore[arg-type]
+    app = Leadkey()
+    try:
+        assert app.create_workspace("w", country="gb").config.country == "GB"
+        app.change_country("w", "de")
+        assert app.workspace("w").config.country == "DE"
+    finally:
+        app.close()
+
+
+# -- the ingest summary is capped ------------------------------------------------------
+
+
+def test_summary_lists_at_most_twenty_unknown_fields(store: str) -> None:
+    payloads = "".join(
+        json.dumps({"fields": {"phone": PHONE, **{f"field_{n:05d}": n for n in range(k, k + 100)}}})
+        + "\n"
+        for k in range(0, 10_000, 100)
+    )
+    result = ok(store, "ingest", input=payloads)
+    assert max(len(line) for line in result.stdout.splitlines()) < 1000
+    ignored = next(line for line in result.stdout.splitlines() if line.startswith("Ignored"))
+    assert "field_00019 (1)" in ignored and "field_00020" not in ignored
+    assert "... and 9980 more (--json" in ignored
+
+
+# -- names no workspace can have -------------------------------------------------------
+
+
+def test_hint_only_for_names_that_can_be_created(store: str) -> None:
+    ok(store, "ingest", input=TWO)
+    long = run(store, "lookup", PHONE, "-w", "a" * 1000)
+    assert_one_error_line(long, "unknown workspace", "1 to 128 characters")
+    assert "workspace create" not in long.stderr
+    assert len(long.stderr) < 300
+    blank = run(store, "workspace", "show", "-w", "   ")
+    assert_one_error_line(blank, "no workspace can have that name")
+    longest = run(store, "lookup", PHONE, "-w", "b" * 128)
+    assert_one_error_line(longest, f"create it with: leadkey workspace create {'b' * 128}")
+    spaced = run(store, "lookup", PHONE, "-w", "my shop")
+    assert_one_error_line(spaced, "leadkey workspace create 'my shop'")
+    ok(store, "workspace", "create", "b" * 128)  # it can be: done
+    ok(store, "workspace", "show", "-w", "b" * 128)
+
+
+def test_unknown_workspace_says_whether_the_name_can_exist() -> None:
+    assert UnknownWorkspace("acme").invalid is None
+    assert "128" in (UnknownWorkspace("x" * 129).invalid or "")
+
+
+# -- SIGTERM is taken like Ctrl-C ------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_sigterm_during_ingest_says_what_is_recorded(tmp_path: Path, workers: str) -> None:
+    store = f"sqlite:///{tmp_path / 'term.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from leadkey.adapters.cli import main; main()",
+         "--store", store, "ingest", "--json", "--batch-size", "1", "--workers", workers],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        for n in range(3):
+            process.stdin.write(json.dumps({"fields": {"phone": f"+9198450123{n:02d}"}}) + "\n")
+        process.stdin.flush()  # stdin stays open: the ingest waits for more
+        first = process.stdout.readline()
+        assert json.loads(first)["decision"] == "created"
+        time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143, stderr
+    assert "interrupted: the " in stderr and "are recorded" in stderr
+    assert "Traceback" not in stderr
+
+
+# -- commands that only read open the store read-only ----------------------------------
+
+
+def _no_write_override() -> None:  # pragma: no cover - runs in the child process
+    """Before the child's exec: drop the capabilities that let root ignore file modes."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl")
+
+
+def leadkey_without_write(*args: str) -> subprocess.CompletedProcess[str]:
+    """``leadkey ARGS`` in a process that file and folder modes apply to (root too)."""
+    preexec: Callable[[], None] | None = None
+    if os.geteuid() == 0:
+        if not sys.platform.startswith("linux"):
+            pytest.skip("root ignores file modes, and dropping that needs Linux")
+        preexec = _no_write_override
+    return subprocess.run(
+        [sys.executable, "-c", "from leadkey.adapters.cli import main; main()", *args],
+        input="", capture_output=True, text=True, timeout=120, check=False, preexec_fn=preexec,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> tuple[Path, str]:
+    """A store file with decisions, closed (its -wal and -shm files gone), and a lead id."""
+    source = tmp_path / "source" / "leads.db"
+    source.parent.mkdir()
+    decisions = json_lines(ok(f"sqlite:///{source}", "ingest", "--json", input=TWO))
+    assert not Path(f"{source}-wal").exists()  # everything is in the file itself
+    return source, decisions[0]["lead_id"]
+
+
+def read_commands(lead: str) -> list[list[str]]:
+    return [
+        ["lookup", PHONE],
+        ["lookup", PHONE, "--at", "3"],
+        ["replay", "--verify"],
+        ["explain", "--lead", lead],
+        ["explain", "--position", "3"],
+        ["workspace", "show"],
+        ["what-if", "--identifier", "email"],
+        ["identifier", "set", "email", "--dry-run"],
+    ]
+
+
+@pytest.mark.parametrize("journal", ["wal", "delete"])
+@pytest.mark.parametrize("read_only_folder", [False, True])
+def test_read_commands_work_on_a_read_only_store(
+    tmp_path: Path, recorded: tuple[Path, str], journal: str, read_only_folder: bool
+) -> None:
+    source, lead = recorded
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    file = folder / "leads.db"
+    shutil.copy(source, file)
+    if journal != "wal":
+        connection = sqlite3.connect(file)
+        connection.execute(f"PRAGMA journal_mode={journal}")
+        connection.close()
+    before = file.read_bytes()
+    file.chmod(0o444)
+    if read_only_folder:
+        folder.chmod(0o555)
+    try:
+        for args in read_commands(lead):
+            done = leadkey_without_write("--store", f"sqlite:///{file}", *args)
+            assert done.returncode == 0, (args, done.stderr)
+            assert "error" not in done.stderr
+        refused = leadkey_without_write("--store", f"sqlite:///{file}", "ingest", "-")
+        assert refused.returncode in (0, 2)  # nothing to ingest, or the store is read-only
+        assert "unexpected" not in refused.stderr
+    finally:
+        folder.chmod(0o755)
+        file.chmod(0o644)
+    assert file.read_bytes() == before
+
+
+def test_read_only_application_records_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    app = Leadkey(f"sqlite:///{missing}", read_only=True)
+    try:
+        with pytest.raises(UnknownWorkspace):
+            app.lookup("default", PHONE)
+    finally:
+        app.close()
+    assert not missing.exists()
+
+    url = f"sqlite:///{tmp_path / 'leads.db'}"
+    ok(url, "ingest", input=TWO)
+    reader = Leadkey(url, read_only=True)
+    try:
+        assert reader.lookup("default", PHONE) is not None
+        with pytest.raises(Exception, match="readonly"):
+            reader.create_workspace("acme")
+    finally:
+        reader.close()
+
+
+# -- the README's commands work for a newcomer -----------------------------------------
+
+
+def test_readme_says_how_leadkey_gets_on_path_before_using_it() -> None:
+    text = README.read_text(encoding="utf-8")
+    setup = text.index(".venv/bin/pip install")
+    activate = text.find(". .venv/bin/activate")
+    assert setup < activate, "the README never says to activate the virtual environment"
+    for section in ("## CLI", "### A worked example"):
+        start = text.index(section)
+        first_bare = text.index("leadkey ", text.index("```", start))
+        assert start < text.index(". .venv/bin/activate", start) < first_bare, section
