@@ -55,16 +55,17 @@ _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 #: A control character (general category Cc: U+0000-U+001F, U+007F-U+009F).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TEL_PREFIX = re.compile(r"^tel:", re.IGNORECASE)
-_EXTENSION = re.compile(
-    r"(?:\s*;\s*ext=|\s*(?:ext\.?|extension|x|#|,)\s*)\d{1,20}#?$", re.IGNORECASE
-)
+#: A trailing extension, once whitespace and separators are removed (``x12``, ``ext.12``
+#: becomes ``ext12``, ``;ext=12``, ``#12``, ``,12``).
+_EXTENSION = re.compile(r"(?:;ext=|ext|extension|x|#|,)\d{1,20}#?$", re.IGNORECASE)
 #: International prefixes read in any workspace, but only before digits that cannot be a
 #: national number there (the default country's own prefix comes from phonenumbers).
 _IDD_PREFIXES = ("00", "011")
 #: A trailing ``,`` or ``x`` and more digits: an extension, or a second phone number.
 _SECOND_NUMBER = re.compile(r"\d[,x](\+?)(\d+)$", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
-_SEPARATORS = str.maketrans("", "", " \t\u00a0-.()")
+#: Removed from a phone value before it is read: whitespace, dashes, dots, parentheses.
+_SEPARATORS = str.maketrans("", "", _WHITESPACE + "-.()")
 
 
 class UnusableValue(ValueError):
@@ -102,6 +103,13 @@ def _strip(raw: object, kind: str) -> str:
     return value
 
 
+def _refuse_control(value: str, context: str) -> None:
+    control = _CONTROL.search(value)
+    if control is not None:
+        code = f"U+{ord(control.group()):04X}"
+        raise UnusableValue(f"{context}contains a control character {code}")
+
+
 def _json_type(raw: object) -> str:
     if raw is None:
         return "null"
@@ -127,6 +135,7 @@ def phone_key(raw: object, region: str) -> str:
     ``region`` are never read as a foreign one (README, "Matching rules", Phone).
     """
     value = _strip(raw, "phone number").translate(_SEPARATORS)
+    _refuse_control(value, "")
     if len(value) > MAX_PHONE_INPUT:
         raise UnusableValue(f"longer than {MAX_PHONE_INPUT} characters")
     memo_key = (value, region)
@@ -174,7 +183,7 @@ def _phone_result(value: str, region: str) -> tuple[str | None, str | None]:
 class _Plan:
     """What a default country's phonenumbers metadata says about its national numbers."""
 
-    country_code: str  # "" for a region without metadata
+    country_code: str
     trunk: str  # the trunk (national) prefix, "" if none
     longest: int  # digits of its longest fixed-line or mobile number (0: unknown)
     shortest: int  # digits of its shortest mobile number: a second number has as many
@@ -195,8 +204,8 @@ def _plan(region: str) -> _Plan:
 
 def _read_plan(region: str) -> _Plan:
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if metadata is None:
-        return _Plan("", "", 0, 7, None, None, ())
+    if metadata is None:  # workspaces take only supported regions (check_country)
+        raise ValueError(f"no phone number metadata for region {region!r}")
     general = metadata.general_desc
 
     def lengths(*descs: phonenumbers.PhoneNumberDesc | None) -> list[int]:
@@ -224,7 +233,7 @@ def _read_plan(region: str) -> _Plan:
 def _own_country_reading(digits: str, plan: _Plan) -> str | None:
     """The key of ``digits`` read as the default country's calling code (without ``+``)
     and a valid number of that country, or None."""
-    if not plan.country_code or not digits.startswith(plan.country_code):
+    if not digits.startswith(plan.country_code):
         return None
     number = _parse("+" + digits, None)
     if (
@@ -285,10 +294,7 @@ def email_key(raw: object) -> EmailValue:
     non-string, an empty string or an invalid address.
     """
     value = _strip(raw, "email address")
-    control = _CONTROL.search(value)
-    if control is not None:
-        code = f"U+{ord(control.group()):04X}"
-        raise UnusableValue(f"not a valid email address: contains a control character {code}")
+    _refuse_control(value, "not a valid email address: ")
     if len(value) > MAX_EMAIL_INPUT:
         raise UnusableValue(f"not a valid email address: longer than {MAX_EMAIL_INPUT} characters")
     result = _EMAIL_MEMO.get(value)

@@ -34,15 +34,18 @@ NOT_TEXT = "<not Unicode text> "
 TOO_LARGE = "<payload too large> "
 KEPT_CHARS = 1_000
 
-_TOO_LARGE_SIZE = re.compile(r"(\d+) bytes")
-#: Strings (skipped) and brackets, the tokens that nesting depends on.
-_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+#: A :data:`TOO_LARGE` record as leadkey writes it (its size is read back from it).
+_TOO_LARGE_RECORD = re.compile(
+    re.escape(TOO_LARGE) + r"([1-9][0-9]{0,15}) bytes, sha256 [0-9a-f]{64}, starting: "
+)
+#: Strings (skipped; one left open runs to the end) and brackets: what nesting depends on.
+_NESTING = re.compile(r'"[^"\\]*(?:\\[\s\S]?[^"\\]*)*(?:"|\Z)|[\[\]{}]')
 #: A run of number characters long enough that a number might be too long.
 _LONG_NUMBER = re.compile(f"[-+.eE0-9]{{{MAX_NUMBER_CHARS + 1},}}")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
-class PayloadRefused(ValueError):
+class PayloadRefused(Exception):
     """The payload's text is past a limit or not JSON; ``reason`` is a ``DropReason`` value."""
 
     def __init__(self, reason: str, message: str) -> None:
@@ -54,9 +57,9 @@ class PayloadRefused(ValueError):
 def parse(text: str) -> Any:
     """The JSON value of a payload's ``text``, or :class:`PayloadRefused` saying which limit
     it passes or why it is not JSON.  In this order: size, Unicode text (see :data:`NOT_TEXT`),
-    nesting, JSON syntax and number length."""
-    size = payload_bytes(text)
-    if size > MAX_PAYLOAD_BYTES:
+    nesting, then JSON syntax and number length as the parser meets them, left to right."""
+    size = size_past_limit(text)
+    if size is not None:
         raise PayloadRefused(
             "payload_too_large",
             f"the payload is {size:,} bytes; the limit is {MAX_PAYLOAD_BYTES:,} bytes",
@@ -75,21 +78,20 @@ def parse(text: str) -> Any:
         if _LONG_NUMBER.search(text):  # rare: only then does each number get checked
             return json.loads(text, parse_int=_checked_int, parse_float=_checked_float)
         return json.loads(text)
-    except PayloadRefused:
-        raise
     except ValueError as error:
         raise PayloadRefused("payload_malformed", f"not valid JSON: {error}") from None
 
 
-def payload_bytes(text: str) -> int:
-    """The size of ``text`` in UTF-8 (of a :data:`TOO_LARGE` record: the size it records)."""
-    if text.startswith(TOO_LARGE):
-        match = _TOO_LARGE_SIZE.match(text, len(TOO_LARGE))
-        if match:
-            return int(match.group(1))
+def size_past_limit(text: str) -> int | None:
+    """The size of ``text`` in bytes of UTF-8 if it is more than :data:`MAX_PAYLOAD_BYTES`
+    (for a :data:`TOO_LARGE` record, the size it records), else None."""
+    if text.startswith(TOO_LARGE) and (record := _TOO_LARGE_RECORD.match(text)):
+        size = int(record.group(1))
+        return size if size > MAX_PAYLOAD_BYTES else None
     if len(text) * 4 <= MAX_PAYLOAD_BYTES:  # no character takes more than 4 bytes
-        return len(text)
-    return len(text.encode("utf-8", "surrogatepass"))
+        return None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    return size if size > MAX_PAYLOAD_BYTES else None
 
 
 def nesting(text: str) -> int:
@@ -120,13 +122,11 @@ def record_text(text: str) -> str:
     """The text to record for a payload: ``text`` itself, or for one larger than
     :data:`MAX_PAYLOAD_BYTES` a :data:`TOO_LARGE` record of its size, SHA-256 and start
     (which :func:`parse` refuses the same way as the whole text)."""
-    if len(text) * 4 <= MAX_PAYLOAD_BYTES:
+    size = size_past_limit(text)
+    if size is None:
         return text
-    data = text.encode("utf-8", "surrogatepass")
-    if len(data) <= MAX_PAYLOAD_BYTES:
-        return text
-    digest = hashlib.sha256(data).hexdigest()
-    return f"{TOO_LARGE}{len(data)} bytes, sha256 {digest}, starting: {text[:KEPT_CHARS]}"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{TOO_LARGE}{size} bytes, sha256 {digest}, starting: {text[:KEPT_CHARS]}"
 
 
 def dumps(value: Any, *, ensure_ascii: bool = False) -> str:
@@ -142,58 +142,50 @@ def dumps(value: Any, *, ensure_ascii: bool = False) -> str:
 
 
 def _chunks(value: Any, ensure_ascii: bool) -> Iterator[str]:
-    """The JSON text of ``value`` in pieces, iteratively, exactly as ``json.dumps``."""
+    """The JSON text of ``value`` in pieces, exactly as ``json.dumps``, with a stack of
+    the arrays and objects being written instead of recursion."""
     encoder = json.encoder
     string = encoder.encode_basestring_ascii if ensure_ascii else encoder.encode_basestring
     open_ids: set[int] = set()
-    stack: list[Any] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, _Close):
-            open_ids.discard(item.of)
-            yield item.text
-        elif isinstance(item, _Text):
-            yield item.text
-        elif isinstance(item, str):
-            yield string(item)
-        elif item is None or isinstance(item, bool | int | float):
-            yield _scalar(item)
-        elif isinstance(item, list | tuple | dict):
-            if id(item) in open_ids:
-                raise ValueError("Circular reference detected")
-            if not item:
+    #: (the rest of an enclosing array or object, its closing bracket, its id)
+    stack: list[tuple[Iterator[tuple[str, Any]], str, int]] = []
+    items: Iterator[tuple[str, Any]] = iter([("", value)])  # (text before it, item)
+    closer, current = "", 0
+    while True:
+        for before, item in items:
+            yield before
+            if isinstance(item, str):
+                yield string(item)
+            elif item is None or isinstance(item, bool | int | float):
+                yield _scalar(item)
+            elif not isinstance(item, list | tuple | dict):
+                raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
+            elif not item:
                 yield "{}" if isinstance(item, dict) else "[]"
-                continue
-            open_ids.add(id(item))
-            parts: list[Any] = []
-            if isinstance(item, dict):
-                yield "{"
-                for n, (key, member) in enumerate(item.items()):
-                    parts += [_Text((", " if n else "") + string(_key(key)) + ": "), member]
-                parts.append(_Close("}", id(item)))
+            elif id(item) in open_ids:
+                raise ValueError("Circular reference detected")
             else:
-                yield "["
-                for n, member in enumerate(item):
-                    parts += [_Text(", "), member] if n else [member]
-                parts.append(_Close("]", id(item)))
-            stack.extend(reversed(parts))
+                open_ids.add(id(item))
+                stack.append((items, closer, current))
+                current = id(item)
+                if isinstance(item, dict):
+                    yield "{"
+                    closer = "}"
+                    items = (
+                        ((", " if n else "") + string(_key(key)) + ": ", member)
+                        for n, (key, member) in enumerate(item.items())
+                    )
+                else:
+                    yield "["
+                    closer = "]"
+                    items = ((", " if n else "", member) for n, member in enumerate(item))
+                break
         else:
-            raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
-
-
-class _Text:
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-class _Close(_Text):
-    __slots__ = ("of",)
-
-    def __init__(self, text: str, of: int) -> None:
-        super().__init__(text)
-        self.of = of
+            if not stack:
+                return
+            yield closer
+            open_ids.discard(current)
+            items, closer, current = stack.pop()
 
 
 def _scalar(value: bool | int | float | None) -> str:

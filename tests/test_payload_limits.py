@@ -71,6 +71,9 @@ def _padded(size: int) -> str:
         (_body(_nested(MAX_DEPTH - 1)), None),  # the payload object is level 1
         (_body(_nested(MAX_DEPTH)), DropReason.PAYLOAD_TOO_DEEP),
         (_body('["' + "[" * 500 + '"]'), None),  # brackets in strings do not nest
+        (_body('["\\"' + "[" * 500 + '"]'), None),  # ... after an escaped quote too
+        (_body('["' + "[" * 500), DropReason.PAYLOAD_MALFORMED),  # nor in one left open
+        (_body(extra=', "x": 1' * (2 * MAX_FIELDS)), None),  # one field, named 2000 times
         (_body("[" + ", ".join(["[]"] * 500) + "]"), None),  # many, but side by side
         (_body(extra=', "n": ' + "9" * MAX_NUMBER_CHARS), None),
         (_body(extra=', "n": ' + "9" * (MAX_NUMBER_CHARS + 1)), DropReason.NUMBER_TOO_LONG),
@@ -85,9 +88,30 @@ def test_each_limit_holds_at_its_constant(text: str, reason: DropReason | None) 
     decision = _decide(text)
     assert decision.reason is reason
     assert decision.outcome is (Outcome.CREATED if reason is None else Outcome.DROPPED)
-    if reason is not None:
+    if reason not in (None, DropReason.PAYLOAD_MALFORMED):
         assert "limit" in decision.message
         assert "set_int_max_str_digits" not in decision.message
+
+
+DIGEST = "0" * 64
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (f"{TOO_LARGE}2000000 bytes, sha256 {DIGEST}, starting: {{", DropReason.PAYLOAD_TOO_LARGE),
+        (f"{TOO_LARGE}{MAX_PAYLOAD_BYTES} bytes, sha256 {DIGEST}, starting: {{", None),
+        (f"{TOO_LARGE}{'9' * 5000} bytes, sha256 {DIGEST}, starting: {{", None),
+        (f"{TOO_LARGE}2000000 bytes, sha256 x, starting: {{", None),
+    ],
+)
+def test_only_a_well_formed_record_of_a_large_payload_reads_as_one(
+    text: str, reason: DropReason | None
+) -> None:
+    """A text that looks like leadkey's record of a payload too large is read as one only
+    when it has the record's form and a size past the limit; else it is not JSON."""
+    decision = _same_everywhere(text)
+    assert decision.reason is (reason or DropReason.PAYLOAD_MALFORMED)
 
 
 def test_a_huge_integer_names_leadkeys_limit_not_pythons() -> None:

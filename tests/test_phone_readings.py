@@ -158,10 +158,28 @@ def test_readme_phone_examples(raw, region, key):
         ("+91 98765 43210, +91 91234 56789", "IN"),  # a + starts a second number
         ("202-555-0123 x 202-555-0124", "US"),
         ("030 1234567, 0151 20548978", "DE"),
+        ("98765 43210,\u200991234 56789", "IN"),  # any whitespace separates
+        ("98765 43210 x\u300091234 56789", "IN"),
     ],
 )
 def test_two_numbers_in_one_field_are_unusable(raw, region):
     assert read(raw, region) == (None, TWO_NUMBERS)
+
+
+@pytest.mark.parametrize("space", ["\u202f", "\u2009", "\u3000", "\n", "\xa0"])
+def test_any_whitespace_separates_digit_groups(space):
+    assert read(f"98765{space}43210 ext.{space}12", "IN") == ("+919876543210", None)
+
+
+@pytest.mark.parametrize("raw", ["+919999999999\x1f", "\x859999999999", "99999\x0099999"])
+def test_a_control_character_makes_a_phone_unusable(raw):
+    key, reason = read(raw, "IN")
+    assert key is None and reason.startswith("contains a control character U+")
+
+
+def test_a_region_without_phone_metadata_is_an_error_not_a_reading():
+    with pytest.raises(ValueError, match="no phone number metadata for region 'in'"):
+        phone_key("2434828713", "in")
 
 
 def test_the_calling_code_rule_follows_the_trunk_prefix():
