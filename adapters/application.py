@@ -34,7 +34,7 @@ from leadkey.domain.workspace import (
     check_workspace_name,
     workspace_id,
 )
-from leadkey.projections.audit import check_position, event_positions
+from leadkey.projections.audit import check_position
 from leadkey.projections.identifier_index import (
     IdentifierIndexProjection,
     IndexView,
@@ -44,7 +44,7 @@ from leadkey.projections.identifier_index import (
 )
 
 from .preparers import Preparers, Wire, from_wire
-from .stores import store_env
+from .stores import event_positions, store_env
 
 #: How many times a batch is re-decided after another writer got in first.
 MAX_ATTEMPTS = 200
@@ -429,7 +429,7 @@ class Leadkey(Application):
                 index = index_at(self, at).view.workspace(workspace)
                 if index is None:
                     self.check_workspace(workspace)  # never created: UnknownWorkspace
-                    created = (event_positions(self, workspace_id(workspace)) or {}).get(1)
+                    created = self.event_positions(workspace_id(workspace)).get(1)
                     raise WorkspaceNotCreatedYet(workspace, at, created)
             config = index.config
             try:
@@ -445,6 +445,10 @@ class Leadkey(Application):
                 lead_id=found, key=key, fields=dict(aggregate.fields), version=aggregate.version
             )
         return Lookup(workspace, at, config, key, lead)
+
+    def event_positions(self, aggregate_id: UUID) -> dict[int, int]:
+        """The log position of each of an aggregate's events, by version."""
+        return event_positions(self, aggregate_id)
 
     def lead(self, lead_id: UUID) -> Lead:
         """The lead with that id (raises ``AggregateNotFoundError``)."""

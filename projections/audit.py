@@ -11,7 +11,6 @@ not as corruption.
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,8 +19,6 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Tracking
-from eventsourcing.popo import POPOApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from leadkey.domain.decisions import Decision, decide
 from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead
@@ -259,7 +256,8 @@ def explain_lead(app: Application, lead_id: Any) -> list[DecisionExplained]:
     """Every decision that created or updated the lead, with old -> new field values and
     the log position of each (lead ids are global: no workspace is needed).
 
-    Reads the lead's own events only, not the log.  Raises
+    Reads the lead's own events only, not the log; the positions come from the
+    application's ``event_positions(id)`` (version -> position) if it has one.  Raises
     ``eventsourcing.application.AggregateNotFoundError`` for an unknown lead (or an id
     that is not a lead's), ``ValueError`` for a string that is not a UUID.
     """
@@ -268,7 +266,7 @@ def explain_lead(app: Application, lead_id: Any) -> list[DecisionExplained]:
     history = []
     kinds = (Lead.LeadCreated, Lead.LeadFieldsUpdated)
     events = [e for e in app.events.get(lead_id) if isinstance(e, kinds)]
-    positions = (event_positions(app, lead_id) if events else None) or {}
+    positions = app.event_positions(lead_id) if events and hasattr(app, "event_positions") else {}
     for event in events:
         position = positions.get(event.originator_version)
         history.append(_explained(event, position, fields))
@@ -359,41 +357,3 @@ def check_position(position: int) -> int:
             f"position {position} is out of range: log positions are 0 to {MAX_POSITION}"
         )
     return position
-
-
-def event_positions(app: Application, originator_id: UUID) -> dict[int, int] | None:
-    """The log position (notification id) of each stored event of one aggregate, by
-    version, read with one indexed query (not the log); None for a store it does not
-    know (SQLite, PostgreSQL and memory are known)."""
-    recorder: Any = app.recorder
-    if isinstance(recorder, POPOApplicationRecorder):
-        with recorder._database_lock:  # the in-memory store's own table and lock
-            versions = recorder._stored_events_index.get(str(originator_id), {})
-            return {version: index + 1 for version, index in versions.items()}
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        statement = (
-            f"SELECT originator_version, rowid FROM {recorder.events_table_name} "
-            "WHERE originator_id=?"
-        )
-        uuid_ids = recorder.datastore.originator_id_type == "uuid"
-        key = originator_id.hex if uuid_ids else str(originator_id)
-        with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, [key])
-            return {row[0]: row[1] for row in cursor.fetchall()}
-    postgres = sys.modules.get("eventsourcing.postgres")  # loaded if the store is PostgreSQL
-    if postgres is not None and isinstance(recorder, postgres.PostgresApplicationRecorder):
-        return _postgres_positions(recorder, originator_id)
-    return None
-
-
-def _postgres_positions(recorder: Any, originator_id: UUID) -> dict[int, int]:
-    from psycopg.sql import SQL, Identifier  # only with the postgres extra
-
-    select = "SELECT originator_version, notification_id"
-    statement = SQL(select + " FROM {schema}.{table} WHERE originator_id = %s").format(
-        schema=Identifier(recorder.datastore.schema),
-        table=Identifier(recorder.events_table_name),
-    )
-    with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
-        cursor.execute(statement, [originator_id])
-        return {row["originator_version"]: row["notification_id"] for row in cursor.fetchall()}

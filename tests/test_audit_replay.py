@@ -132,6 +132,8 @@ def test_explain_a_lead_shows_each_decision_with_old_and_new_values(app: Leadkey
     app.ingest("w", {"fields": {"phone": "09999999999", "name": "B", "x": 1}})
     history = explain_lead(app, created.lead_id)
     assert [h.outcome for h in history] == ["created", "updated", "updated"]
+    positions = [h.position for h in history]
+    assert [explain_position(app, p) for p in positions] == history  # in memory too
     assert history[0].changes == {"phone": (None, "+919999999999"), "name": (None, "A")}
     assert history[0].source == {"line": 1}
     assert history[1].raw_identifier == "+91 99999 99999"
