@@ -49,7 +49,9 @@ class Divergence:
 
     @property
     def explained(self) -> bool:
-        """Whether an upgrade of leadkey or of its libraries explains the divergence."""
+        """Whether an upgrade of leadkey or of its libraries can explain the divergence
+        (the decision was recorded under other versions; a replay cannot tell that from
+        an altered record)."""
         return self.kind != "log"
 
     def as_dict(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from leadkey.adapters.strategies import emails
 from leadkey.domain.field_types import FieldType, coerce
 from leadkey.domain.normalization import (
+    _WHITESPACE,
     UnusableValue,
     email_key,
     fold_text,
@@ -73,8 +74,9 @@ def edge_characters() -> tuple[str, ...]:
 
 
 def test_the_whitespace_set_is_str_strip_without_its_control_characters():
-    """What the README's whitespace is, next to Python's: ``str.strip()`` also removes
-    U+001C-U+001F and U+0085, which are control characters (Cc)."""
+    """leadkey's whitespace is the README's, and next to Python's: ``str.strip()`` also
+    removes U+001C-U+001F and U+0085, which are control characters (Cc)."""
+    assert set(_WHITESPACE) == whitespace()
     removed = {c for c in code_points() if c.isspace()} - whitespace()
     assert removed == set("\x1c\x1d\x1e\x1f\x85")
     assert {unicodedata.category(c) for c in removed} == {"Cc"}
