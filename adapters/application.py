@@ -60,12 +60,18 @@ class UnknownWorkspace(LookupError):
     def __init__(self, name: str, *, invalid: str | None = None) -> None:
         super().__init__(f"unknown workspace {name!r}")
         self.name = name
-        if invalid is None:
-            try:
-                check_workspace_name(name)
-            except ConfigurationError as error:
-                invalid = str(error)
-        self.invalid = invalid
+        self._invalid = invalid
+
+    @property
+    def invalid(self) -> str | None:
+        """Why no workspace can have this name (None if one could be created with it)."""
+        if self._invalid is not None:
+            return self._invalid
+        try:
+            check_workspace_name(self.name)
+        except ConfigurationError as error:
+            return str(error)
+        return None
 
 
 class WorkspaceNotCreatedYet(UnknownWorkspace):

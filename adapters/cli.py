@@ -26,10 +26,11 @@ from uuid import UUID
 
 import click
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import InfrastructureFactoryError, PersistenceError
 
 from leadkey.domain.decisions import Decision, Outcome
-from leadkey.domain.workspace import ConfigurationError
+from leadkey.domain.field_types import STANDARD_FIELDS
+from leadkey.domain.workspace import ConfigurationError, check_country
 from leadkey.projections import audit
 from leadkey.projections.identifier_index import Collision, RebuildReport, WorkspaceIndex
 from leadkey.projections.what_if import (
@@ -51,7 +52,7 @@ from .application import (
     WorkspaceNotCreatedYet,
 )
 from .lookahead import replay_with_workers
-from .stores import DEFAULT_STORE, StoreError
+from .stores import DEFAULT_STORE, StoreError, sqlite_file
 
 #: The workspace used when ``--workspace`` is not given.  The commands that record in a
 #: workspace (``ingest``, ``field add``, ``identifier set``, ``country set``) create it on
@@ -59,7 +60,7 @@ from .stores import DEFAULT_STORE, StoreError
 DEFAULT_WORKSPACE = "default"
 #: How the default workspace is created on first use.
 DEFAULT_WORKSPACE_SETTINGS = {"country": "IN", "identifier": "phone"}
-#: How many ids the human-readable rebuild report lists before pointing at ``--json``.
+#: How many items a human-readable list shows before pointing at ``--json``.
 LIST_LIMIT = 20
 #: Set to 1 to let unexpected exceptions through with their traceback.
 DEBUG_ENV = "LEADKEY_DEBUG"
@@ -115,22 +116,31 @@ def _unknown_workspace(error: UnknownWorkspace, store: str) -> str:
     if error.invalid is not None:
         why = f"no workspace can have that name ({error.invalid})"
         return f"unknown workspace {_shown(name)}: {why}"
+    # after "--", a name that starts with "-" is not taken for an option
+    command = f"leadkey workspace create {'-- ' if name.startswith('-') else ''}{shlex.quote(name)}"
     if name == DEFAULT_WORKSPACE:
-        settings = ", ".join(f"{k} {v}" for k, v in DEFAULT_WORKSPACE_SETTINGS.items())
         return (
             f"unknown workspace {name!r} in {_redacted(store)}: the first ingest, field add, "
-            f"identifier set or country set creates it ({settings}); "
-            f"or create it with: leadkey workspace create {name}"
+            f"identifier set or country set creates it "
+            f"({_settings_text(**DEFAULT_WORKSPACE_SETTINGS)}); or create it with: {command}"
         )
-    command = f"leadkey workspace create {shlex.quote(name)}"
     return f"unknown workspace {name!r} (create it with: {command})"
 
 
-def _shown(text: str, width: int = 60) -> str:
-    """``repr(text)``, shortened when ``text`` is long."""
+def _settings_text(country: str, identifier: str) -> str:
+    """``country IN, identifier phone``: a workspace's settings, in words."""
+    return f"country {country}, identifier {identifier}"
+
+
+def _shown(value: object, width: int = 60, *, quoted: bool = True) -> str:
+    """``repr(value)`` (``value`` itself if not ``quoted``), shortened when it is longer
+    than ``width``: the start of it, then how long it is."""
+    text = repr(value) if quoted else str(value)
     if len(text) <= width:
-        return repr(text)
-    return f"{text[: width - 20]!r}... ({len(text):,} characters)"
+        return text
+    if quoted and isinstance(value, str):
+        return f"{value[: width - 25]!r}... ({len(value):,} characters)"
+    return f"{text[: width - 25]}... ({len(text):,} characters)"
 
 
 def _redacted(url: str) -> str:
@@ -159,21 +169,42 @@ class _State:
 
     def app(self, *, read_only: bool = False) -> Leadkey:
         """The application; ``read_only`` for a command that records nothing (a SQLite
-        file is then opened read-only, and not created)."""
+        file is then opened read-only, and not created: a missing one is an error)."""
         if self._app is None:
+            if read_only:
+                _check_store_file(self.store)
             try:
                 self._app = Leadkey(self.store, read_only=read_only)
-            except ImportError as error:
-                raise CliError(
-                    f"cannot open store {_redacted(self.store)}: {error} "
-                    "(PostgreSQL needs: pip install 'leadkey[postgres]')"
-                ) from error
+            except (ImportError, InfrastructureFactoryError) as error:
+                raise CliError(_cannot_open(self.store, error)) from error
         return self._app
 
     def close(self) -> None:
         if self._app is not None:
             app, self._app = self._app, None
             app.close()
+
+
+def _check_store_file(store: str) -> None:
+    """Raise a CliError if ``store`` names a SQLite file that does not exist (in a folder
+    that does): a command that only reads would find nothing there, whatever it asks."""
+    path = sqlite_file(store)
+    if path and os.path.isdir(os.path.dirname(path) or ".") and not os.path.lexists(path):
+        raise CliError(f"no store at {path} yet: ingest or workspace create makes it")
+
+
+def _cannot_open(store: str, error: Exception) -> str:
+    """Why ``store`` cannot be opened: ``error`` is an ImportError, or wraps one (the
+    store's driver is missing), or is eventsourcing's error about its settings."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ImportError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return f"cannot open store {_redacted(store)}: {error}"
+    return (
+        f"cannot open store {_redacted(store)}: {cause} "
+        "(PostgreSQL needs: pip install 'leadkey[postgres]')"
+    )
 
 
 def _app(ctx: click.Context, *, read_only: bool = False) -> Leadkey:
@@ -187,13 +218,22 @@ class _Position(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         option = f"{param.opts[0]}: " if param is not None and param.opts else ""
-        try:
-            number = value if isinstance(value, int) else int(str(value).strip(), 10)
-        except ValueError:
+        text = str(value)
+        digits = text.removeprefix("-")  # "-1" is out of range, said as such
+        if isinstance(value, int):
+            number = value
+        elif not (digits.isascii() and digits.isdigit()):  # only 0-9: no "+", " ", "_", "５"
             raise CliError(
-                f"{option}{_shown(str(value), 30)} is not a log position "
+                f"{option}{_shown(text, 30)} is not a log position "
                 f"(an integer from 0 to {audit.MAX_POSITION})"
-            ) from None
+            )
+        elif len(digits.lstrip("0")) > len(str(audit.MAX_POSITION)):
+            raise CliError(
+                f"{option}position {_shown(text, 40, quoted=False)} is out of range: "
+                f"log positions are 0 to {audit.MAX_POSITION}"
+            )
+        else:
+            number = int(text)
         try:
             return audit.check_position(number)
         except audit.PositionError as error:
@@ -289,7 +329,7 @@ def _echo_workspace(data: dict[str, Any]) -> None:
 def _parse_field_spec(spec: str) -> tuple[str, str]:
     api_name, sep, field_type = spec.partition(":")
     if not sep or not api_name.strip() or not field_type.strip():
-        raise CliError(f"bad field spec {spec!r}: use API_NAME:TYPE, e.g. rating:rating")
+        raise CliError(f"bad field spec {_shown(spec)}: use API_NAME:TYPE, e.g. rating:rating")
     return api_name.strip(), field_type.strip()
 
 
@@ -345,7 +385,7 @@ def workspace_create(
     for spec in field_specs:
         api_name, field_type = _parse_field_spec(spec)
         if api_name in fields:
-            raise CliError(f"field {api_name!r} is given twice")
+            raise CliError(f"field {_shown(api_name)} is given twice")
         fields[api_name] = field_type
     index = _app(ctx).create_workspace(
         name, country=country, identifier=identifier, timezone=timezone, fields=fields
@@ -391,8 +431,11 @@ def field_add(ctx: click.Context, api_name: str, field_type: str, workspace: str
     """Add the field API_NAME of type TYPE (text, phone, email, number, date,
     dropdown, tags, money, website, medialink, rating)."""
     app = _app(ctx)
-    _ensure_workspace(app, workspace)
-    app.add_field(workspace, api_name, field_type)
+    if api_name in STANDARD_FIELDS:  # as add_field says it, in a new workspace too
+        standard = STANDARD_FIELDS[api_name]
+        raise CliError(f"field {api_name!r} already exists (type {standard})")
+    if not _ensure_workspace(app, workspace, fields={api_name: field_type}):
+        app.add_field(workspace, api_name, field_type)
     click.echo(f"Added field {api_name!r} ({field_type}) to workspace {workspace!r}.")
 
 
@@ -472,20 +515,29 @@ def _open_input(path: str) -> tuple[IO[bytes], str, int | None]:
     return stream, path, size
 
 
-def _ensure_workspace(app: Leadkey, name: str) -> None:
+def _ensure_workspace(app: Leadkey, name: str, **settings: Any) -> bool:
+    """Create the workspace ``name`` if it is the default one and does not exist yet (an
+    other one must exist): with the default settings, but for ``settings`` (the ones of
+    ``create_workspace``), so that a command that records a setting creates the workspace
+    with it, checked as one step: a refused setting records nothing.  True if this
+    created the workspace (then with ``settings``), False if it existed."""
     try:
-        app.workspace(name)
-        return
+        app.check_workspace(name)
+        return False
     except UnknownWorkspace:
         if name != DEFAULT_WORKSPACE:
             raise
     try:
-        app.create_workspace(name, **DEFAULT_WORKSPACE_SETTINGS)
-    except ConfigurationError:
-        app.workspace(name)  # created meanwhile by another process: fine
-        return
-    settings = ", ".join(f"{k} {v}" for k, v in DEFAULT_WORKSPACE_SETTINGS.items())
-    click.echo(f"leadkey: created workspace {name!r} ({settings})", err=True)
+        index = app.create_workspace(name, **{**DEFAULT_WORKSPACE_SETTINGS, **settings})
+    except ConfigurationError as refused:
+        try:
+            app.check_workspace(name)  # created meanwhile by another process: fine
+        except UnknownWorkspace:
+            raise refused from None  # the settings are refused: nothing is recorded
+        return False
+    settings_text = _settings_text(index.config.country, index.config.identifier)
+    click.echo(f"leadkey: created workspace {name!r} ({settings_text})", err=True)
+    return True
 
 
 class _Tally:
@@ -543,13 +595,9 @@ def _echo_summary(tally: _Tally, workspace: str, source: str, store: str) -> Non
 def _counted(counts: Counter[str]) -> str:
     """``name (count)``, most counted first, the first ``LIST_LIMIT`` of them."""
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    listed = ", ".join(f"{_clipped(api)} ({n})" for api, n in ranked[:LIST_LIMIT])
+    listed = ", ".join(f"{_shown(api, 40, quoted=False)} ({n})" for api, n in ranked[:LIST_LIMIT])
     more = len(ranked) - LIST_LIMIT
     return listed + (f", ... and {more} more (--json shows each payload's)" if more > 0 else "")
-
-
-def _clipped(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else f"{text[: width - 3]}..."
 
 
 @main.command()
@@ -647,14 +695,17 @@ def _raise_terminated(_signum: int, _frame: Any) -> None:
 @contextmanager
 def _terminate_interrupts() -> Iterator[None]:
     """While the block runs, SIGTERM raises :class:`_Terminated` (a KeyboardInterrupt)."""
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):  # as Python does for SIGINT: an inherited SIG_IGN (or a handler) is left alone
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 # -- identifier and country -------------------------------------------------------
@@ -714,9 +765,12 @@ def _reconfigure(
     if what_if_from is not None and not dry_run:
         raise CliError("--what-if-from needs --dry-run (a what-if records nothing)")
     app = _app(ctx, read_only=dry_run)
-    if not dry_run:
-        _ensure_workspace(app, workspace)
-    change, report = _change(app, workspace, setting, dry_run)
+    created = not dry_run and _ensure_workspace(app, workspace, **_settings(setting))
+    change = _change_text(setting)
+    if created:  # with the setting: its index is built by it already
+        report = app.workspace(workspace).report
+    else:
+        report = _change(app, workspace, setting, dry_run)
     hypothetical = (
         None
         if what_if_from is None
@@ -736,16 +790,25 @@ def _reconfigure(
         _echo_what_if(hypothetical)
 
 
-def _change(
-    app: Leadkey, workspace: str, setting: Switch, dry_run: bool
-) -> tuple[str, RebuildReport]:
-    """The change ``setting`` names, in words, and its rebuild report."""
+def _settings(setting: Switch) -> dict[str, str]:
+    """The settings ``setting`` changes, as ``create_workspace`` takes them."""
+    pairs = (("identifier", setting.identifier), ("country", setting.country))
+    return {name: value for name, value in pairs if value is not None}
+
+
+def _change_text(setting: Switch) -> str:
+    """The change ``setting`` names, in words."""
     if setting.identifier is not None:
-        report = app.change_identifier(workspace, setting.identifier, dry_run=dry_run)
-        return f"Identifier {setting.identifier!r}", report
+        return f"Identifier {setting.identifier!r}"
+    return f"Default country {setting.country!r}"
+
+
+def _change(app: Leadkey, workspace: str, setting: Switch, dry_run: bool) -> RebuildReport:
+    """Make (or with ``dry_run`` plan) the change ``setting`` names: its rebuild report."""
+    if setting.identifier is not None:
+        return app.change_identifier(workspace, setting.identifier, dry_run=dry_run)
     assert setting.country is not None  # the switch of `country set`
-    report = app.change_country(workspace, setting.country, dry_run=dry_run)
-    return f"Default country {setting.country!r}", report
+    return app.change_country(workspace, setting.country, dry_run=dry_run)
 
 
 what_if_from_option = click.option(
@@ -804,13 +867,8 @@ def country_set(
     as_json: bool,
 ) -> None:
     """Make CC (ISO 3166 alpha-2, any case) the default country and rebuild the index."""
-    country_code = _upper(country_code)
+    country_code = check_country(country_code)  # in upper case, or a ConfigurationError
     _reconfigure(ctx, workspace, Switch(country=country_code), dry_run, as_json, what_if_from)
-
-
-def _upper(country: str) -> str:
-    """A country code in upper case (``us`` is ``US``), as the workspace records it."""
-    return country.upper() if country.isascii() else country
 
 
 # -- lookup -----------------------------------------------------------------------
@@ -837,14 +895,14 @@ def lookup(ctx: click.Context, value: str, workspace: str, at: int | None, as_js
         config = error.config
         kind = str(config.identifier_type)
         raise CliError(
-            f"cannot look up {value!r}{as_of} as {_article(kind)} {kind} "
+            f"cannot look up {_shown(value)}{as_of} as {_article(kind)} {kind} "
             f"({config.identifier}): {error.reason}"
         ) from error
     lead = found.lead
     if lead is None:
         _not_found(
-            f"no lead matches {value!r} in workspace {workspace!r}{as_of} "
-            f"(key {found.key}, identifier {found.config.identifier})"
+            f"no lead matches {_shown(value)} in workspace {workspace!r}{as_of} "
+            f"(key {_shown(found.key, quoted=False)}, identifier {found.config.identifier})"
         )
     if as_json:
         _echo_json(lead.as_dict())
@@ -950,7 +1008,7 @@ until_option = click.option(
     "rules or libraries, which is reported).",
 )
 @click.option(
-    "--exact", is_flag=True, help="With --verify: exit 1 on any divergence, upgrades too."
+    "--exact", is_flag=True, help="Like --verify, but exit 1 on any divergence, upgrades too."
 )
 @until_option
 @json_option
@@ -984,24 +1042,26 @@ def replay(
             f"Replayed workspace {workspace!r} up to position {report.position}: "
             f"{sum(report.decisions.values())} decisions ({counts or 'none'})."
         )
-        for divergence in report.divergences:
+        for divergence in report.divergences[:LIST_LIMIT]:
             data = divergence.as_dict()
             click.echo(f"  position {data['position']}: {data['cause']}")
             for name, values in data["differences"].items():
-                click.echo(
-                    f"    {name}: recorded {values['recorded']!r}, now {values['replayed']!r}"
-                )
+                recorded, now = _shown(values["recorded"]), _shown(values["replayed"])
+                click.echo(f"    {name}: recorded {recorded}, now {now}")
+        if len(report.divergences) > LIST_LIMIT:
+            click.echo(f"  ... and {len(report.divergences) - LIST_LIMIT} more (--json lists all)")
         _echo_divergence_kinds(report.kinds())
-    if verify and not (report.exact if exact else report.verified):
+    if (exact and not report.exact) or (verify and not report.verified):  # --exact: --verify too
         raise click.exceptions.Exit(1)
 
 
 #: How ``replay`` words each kind of divergence (see ``audit.Divergence.kind``).
 _DIVERGENCE_KINDS = {
-    "rules": "decision(s) recorded under other leadkey rules are decided differently by "
-    "these (not corruption; what today's rules change: leadkey what-if, with no setting)",
-    "versions": "decision(s) recorded under other library versions are decided "
-    "differently by these (not corruption)",
+    "rules": "decision(s) were recorded under other leadkey rules, which decide them "
+    "differently (an upgrade explains this; a replay cannot tell it from an altered record; "
+    "what today's rules change: leadkey what-if, with no setting)",
+    "versions": "decision(s) were recorded under other library versions, which decide them "
+    "differently (an upgrade explains this; a replay cannot tell it from an altered record)",
     "log": "decision(s) are not re-derived.",
 }
 
@@ -1174,7 +1234,7 @@ def what_if_command(
     --json prints one object: workspace, switches, position, identical, summary
     (the counts), rebuilds, changes, merges, splits, unreachable, not_created, new_leads.
     """
-    country = None if country is None else _upper(country)
+    country = None if country is None else check_country(country)
     switch = Switch(identifier=identifier, country=country, position=from_position)
     report = _what_if(_app(ctx, read_only=True), workspace, switch, until)
     if as_json:

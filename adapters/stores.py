@@ -36,8 +36,8 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
     """
     if url in ("memory:", "memory://"):
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
+    path = sqlite_file(url)
+    if path is not None:
         if not path:
             raise StoreError("sqlite store URL needs a file: sqlite:///path/to/file.db")
         parent = Path(path).parent
@@ -66,6 +66,13 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
     raise StoreError(
         f"unknown store {url!r}: use memory:, sqlite:///file.db or postgresql://host/db"
     )
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file a ``sqlite:///`` store URL names (None for other stores; "" if it names
+    none): ``sqlite:///leads.db`` is ``leads.db``, ``sqlite:////srv/leads.db`` is
+    ``/srv/leads.db``."""
+    return url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
 
 
 #: Bytes 18 and 19 of a SQLite file's header: 2 in WAL mode, 1 with a rollback journal.

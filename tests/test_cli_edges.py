@@ -161,6 +161,19 @@ def test_out_of_range_positions_are_a_clear_error(store: str, args: list[str]) -
     no_unexpected(result)
 
 
+@pytest.mark.parametrize("odd", ["５", "3_0", "+3", " 5", "5 ", "", "0x5", "1e3", "٣"])
+def test_positions_are_ascii_digits_only(store: str, odd: str) -> None:
+    ok(store, "ingest", input=TWO)
+    for args in (["lookup", PHONE, "--at", odd], ["replay", "--until", odd]):
+        result = run(store, *args)
+        assert_one_error_line(result, "is not a log position", str(MAX_POSITION))
+        no_unexpected(result)
+    assert ok(store, "lookup", PHONE, "--at", "0003").exit_code == 0  # leading zeros are fine
+    long = run(store, "lookup", PHONE, "--at", "9" * 100_000)
+    assert_one_error_line(long, "out of range", str(MAX_POSITION))
+    assert len(long.stderr) < 300
+
+
 def test_positions_end_at_max_position(store: str) -> None:
     ok(store, "ingest", input=TWO)
     found = ok(store, "lookup", PHONE, "--at", str(MAX_POSITION), "--json")
@@ -268,24 +281,61 @@ def test_explain_lead_reads_the_lead_not_the_log(sqlite_url: str) -> None:
 # -- the default workspace: created by the commands that record, named by the others ---
 
 
+def log_length(store: str) -> int:
+    app = Leadkey(store, read_only=True)
+    try:
+        return app.recorder.max_notification_id() or 0
+    finally:
+        app.close()
+
+
 @pytest.mark.parametrize(
-    ("args", "then"),
+    ("args", "settings", "then"),
     [
-        (["field", "add", "rating", "rating"], ("rating", "rating")),
-        (["identifier", "set", "email"], ("identifier", "email")),
-        (["country", "set", "US"], ("country", "US")),
+        (["field", "add", "stars", "rating"], "country IN, identifier phone", ("stars", "rating")),
+        (["identifier", "set", "email"], "country IN, identifier email", ("identifier", "email")),
+        (["identifier", "set", "phone"], "country IN, identifier phone", ("identifier", "phone")),
+        (["country", "set", "us"], "country US, identifier phone", ("country", "US")),
+        (["country", "set", "IN"], "country IN, identifier phone", ("country", "IN")),
     ],
 )
-def test_commands_that_record_create_the_default_workspace(
-    store: str, args: list[str], then: tuple[str, str]
+def test_commands_that_record_create_the_default_workspace_with_their_setting(
+    store: str, args: list[str], settings: str, then: tuple[str, str]
 ) -> None:
     result = ok(store, *args)
-    assert result.stderr.splitlines()[0] == (
-        "leadkey: created workspace 'default' (country IN, identifier phone)"
-    )
+    assert result.stderr.splitlines() == [f"leadkey: created workspace 'default' ({settings})"]
     shown = json.loads(ok(store, "workspace", "show", "--json").stdout)
     name, value = then
     assert shown.get(name, shown["fields"].get(name)) == value
+    assert shown["generation"] == 0  # one step: created with it, not created then changed
+    if args[0] != "field":
+        assert "Recorded." in result.stdout and "generation   0" in result.stdout
+    # the command records once: the workspace again is an error, not a second creation
+    again = run(store, *args)
+    assert again.exit_code == 2 and "created workspace" not in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["field", "add", "x", "bogus"], "unknown field type"),
+        (["field", "add", "phone", "text"], "field 'phone' already exists (type phone)"),
+        (["field", "add", "phone", "phone"], "field 'phone' already exists (type phone)"),
+        (["identifier", "set", "nosuchfield"], "no field 'nosuchfield'"),
+        (["country", "set", "ZZ"], "unknown default country 'ZZ'"),
+        (["country", "set", "ın"], "unknown default country"),  # dotless ı: no upper-casing
+    ],
+)
+def test_a_refused_setting_does_not_create_the_default_workspace(
+    store: str, args: list[str], fragment: str
+) -> None:
+    result = run(store, *args)
+    assert_one_error_line(result, fragment)
+    no_unexpected(result)
+    assert result.stdout == ""
+    assert log_length(store) == 0  # nothing recorded, not even the workspace
+    shown = run(store, "workspace", "show").stderr  # no workspace, or not even a file
+    assert "unknown workspace 'default'" in shown or "no store at" in shown
 
 
 @pytest.mark.parametrize(
@@ -296,6 +346,7 @@ def test_commands_that_record_create_the_default_workspace(
         ["replay"],
         ["what-if", "--identifier", "email"],
         ["explain", "--line", "1"],
+        ["explain", "--position", "1"],
         ["identifier", "set", "email", "--dry-run"],
         ["country", "set", "US", "--dry-run"],
     ],
@@ -304,9 +355,20 @@ def test_commands_that_only_read_say_how_the_default_workspace_is_made(
     tmp_path: Path, args: list[str]
 ) -> None:
     file = tmp_path / "fresh.db"
+    missing = run(f"sqlite:///{file}", *args)  # a mistyped path, say
+    assert_one_error_line(missing, f"no store at {file} yet", "ingest or workspace create")
+    assert not file.exists()  # reading created nothing
+    ok(f"sqlite:///{file}", "workspace", "create", "acme")
+    if args[:2] == ["explain", "--position"]:  # positions are global: no workspace needed
+        assert run(f"sqlite:///{file}", *args).exit_code in (0, 1)
+        return
     result = run(f"sqlite:///{file}", *args)
     assert_one_error_line(result, "unknown workspace 'default'", "ingest", "workspace create")
-    assert not file.exists()  # reading created nothing
+
+
+def test_a_missing_store_folder_is_still_named(tmp_path: Path) -> None:
+    result = run(f"sqlite:///{tmp_path / 'nowhere' / 'x.db'}", "lookup", PHONE)
+    assert_one_error_line(result, "folder", "does not exist")
 
 
 # -- country codes in any case ---------------------------------------------------------
@@ -375,12 +437,157 @@ def test_hint_only_for_names_that_can_be_created(store: str) -> None:
     ok(store, "workspace", "show", "-w", "b" * 128)
 
 
-def test_unknown_workspace_says_whether_the_name_can_exist() -> None:
+def test_hint_for_a_name_that_starts_with_a_dash_is_a_command_that_works(store: str) -> None:
+    ok(store, "ingest", input=TWO)
+    dashed = run(store, "lookup", "1", "--workspace", "-x")
+    assert_one_error_line(dashed, "(create it with: leadkey workspace create -- -x)")
+    spaced = run(store, "lookup", "1", "-w", "-my shop")
+    assert_one_error_line(spaced, "leadkey workspace create -- '-my shop'")
+    ok(store, "workspace", "create", "--", "-x")  # the hint, as given
+    ok(store, "workspace", "show", "-w", "-x")
+
+
+def test_unknown_workspace_says_whether_the_name_can_exist(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert UnknownWorkspace("acme").invalid is None
     assert "128" in (UnknownWorkspace("x" * 129).invalid or "")
+    assert UnknownWorkspace("acme", invalid="a reason").invalid == "a reason"
+    checked: list[str] = []
+    monkeypatch.setattr(
+        "leadkey.adapters.application.check_workspace_name", lambda name: checked.append(name)
+    )
+    error = UnknownWorkspace("acme")
+    assert checked == []  # raising it checks nothing: the name is checked when asked
+    assert error.invalid is None and checked == ["acme"]
+
+
+def test_error_lines_shorten_the_values_given(store: str) -> None:
+    ok(store, "ingest", input=TWO)
+    ok(store, "workspace", "create", "ids", "--field", "cid:text", "--identifier", "cid")
+    digits = "9" * 100_000
+    unusable = run(store, "lookup", digits)
+    assert_one_error_line(unusable, "cannot look up '9999", "(100,000 characters)")
+    assert len(unusable.stderr) < 400
+    missing = run(store, "lookup", "x" * 100_000, "-w", "ids")
+    assert missing.exit_code == 1
+    assert len(missing.stderr.splitlines()) == 1 and len(missing.stderr) < 400
+    assert "no lead matches 'xxx" in missing.stderr and "(100,000 characters)" in missing.stderr
+    bad_spec = run(store, "workspace", "create", "w", "--field", "y" * 100_000)
+    assert_one_error_line(bad_spec, "bad field spec")
+    assert len(bad_spec.stderr) < 400
+
+
+def test_one_helper_shortens_values_and_one_checks_country_codes() -> None:
+    from leadkey.adapters import cli
+
+    assert not hasattr(cli, "_clipped") and not hasattr(cli, "_upper")
+    assert cli.check_country is check_country
+    assert cli._shown("abc") == "'abc'"
+    assert cli._shown("x" * 1000, quoted=False).endswith("... (1,000 characters)")
+    assert len(cli._shown({"k": "v" * 10_000})) <= 60
+
+
+# -- replay: capped text, --exact ----------------------------------------------------
+
+
+@pytest.fixture
+def altered(tmp_path: Path) -> str:
+    """A store whose 25 decisions, each applying 500 fields, were altered by hand."""
+    url = f"sqlite:///{tmp_path / 'altered.db'}"
+    app = Leadkey(url)
+    try:
+        app.create_workspace("default", fields={f"f{n:03d}": "text" for n in range(500)})
+        for k in range(25):
+            fields = {"phone": f"+9198450{k:05d}", **{f"f{n:03d}": "v" for n in range(500)}}
+            app.ingest("default", {"fields": fields})
+    finally:
+        app.close()
+    with sqlite3.connect(tmp_path / "altered.db") as db:
+        rows = db.execute("SELECT rowid, state FROM stored_events").fetchall()
+        for rowid, state in rows:
+            if b'"f000":"v"' in state:
+                altered = state.replace(b'"f000":"v"', b'"f000":"w"')
+                db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (altered, rowid))
+    return url
+
+
+def test_replay_lists_at_most_twenty_divergences_shortened(altered: str) -> None:
+    result = ok(altered, "replay")
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) < 300, max(len(line) for line in lines)
+    assert sum(line.startswith("  position ") for line in lines) == 20
+    assert "  ... and 5 more (--json lists all)" in lines
+    assert lines[-1] == "25 decision(s) are not re-derived."
+    assert len(json.loads(ok(altered, "replay", "--json").stdout)["divergences"]) == 25
+
+
+def test_replay_exact_implies_verify(altered: str, store: str) -> None:
+    assert run(altered, "replay", "--exact").exit_code == 1
+    assert run(altered, "replay", "--verify").exit_code == 1
+    ok(store, "ingest", input=TWO)
+    assert run(store, "replay", "--exact").exit_code == 0
+    help_text = " ".join(ok(store, "replay", "--help").stdout.split())
+    assert "Like --verify, but exit 1 on any divergence, upgrades too." in help_text
+
+
+def test_readme_says_what_replay_verify_and_exact_fail_on() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert "exit 1 if any decision is not re-derived" not in text
+    lines = text.splitlines()
+    verify = next(line for line in lines if "replay --workspace acme --verify  " in line)
+    assert "no upgrade of leadkey's rules or libraries explains" in verify
+    exact = next(line for line in lines if "replay --workspace acme --exact" in line)
+    assert "any divergence" in exact
+
+
+# -- a PostgreSQL store without its driver ---------------------------------------------
+
+
+def test_postgres_store_without_its_driver_says_how_to_install_it() -> None:
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"  # as if the extra were not installed
+        "from leadkey.adapters.cli import main; main()"
+    )
+    url = "postgresql://u:secret@localhost:1/db"
+    for args in (["lookup", "1"], ["ingest", "-"]):
+        done = subprocess.run(
+            [sys.executable, "-c", code, "--store", url, *args],
+            input="", capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("error: ")
+        assert "PostgreSQL needs: pip install 'leadkey[postgres]'" in done.stderr
+        assert "unexpected" not in done.stderr and "secret" not in done.stderr
 
 
 # -- SIGTERM is taken like Ctrl-C ------------------------------------------------------
+
+
+def test_an_ignored_sigterm_stays_ignored(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'ignored.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from leadkey.adapters.cli import main; main()",
+         "--store", store, "ingest", "--json", "--batch-size", "1"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+    )  # fmt: skip
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(json.dumps({"fields": {"phone": PHONE}}) + "\n")
+        process.stdin.flush()
+        assert json.loads(process.stdout.readline())["decision"] == "created"
+        process.send_signal(signal.SIGTERM)  # ignored, as the parent asked
+        time.sleep(0.3)
+        process.stdin.write(json.dumps({"fields": {"phone": "9845012347"}}) + "\n")
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    assert json.loads(stdout)["decision"] == "created"
+    assert "interrupted" not in stderr
 
 
 @pytest.mark.parametrize("workers", ["0", "1"])
@@ -423,7 +630,7 @@ def _no_write_override() -> None:  # pragma: no cover - runs in the child proces
             raise OSError(ctypes.get_errno(), "prctl")
 
 
-def leadkey_without_write(*args: str) -> subprocess.CompletedProcess[str]:
+def leadkey_without_write(*args: str, input: str = "") -> subprocess.CompletedProcess[str]:
     """``leadkey ARGS`` in a process that file and folder modes apply to (root too)."""
     preexec: Callable[[], None] | None = None
     if os.geteuid() == 0:
@@ -432,7 +639,7 @@ def leadkey_without_write(*args: str) -> subprocess.CompletedProcess[str]:
         preexec = _no_write_override
     return subprocess.run(
         [sys.executable, "-c", "from leadkey.adapters.cli import main; main()", *args],
-        input="", capture_output=True, text=True, timeout=120, check=False, preexec_fn=preexec,
+        input=input, capture_output=True, text=True, timeout=120, check=False, preexec_fn=preexec,
     )  # fmt: skip
 
 
@@ -473,7 +680,7 @@ def test_read_commands_work_on_a_read_only_store(
         connection = sqlite3.connect(file)
         connection.execute(f"PRAGMA journal_mode={journal}")
         connection.close()
-    before = file.read_bytes()
+    before, length = file.read_bytes(), log_length(f"sqlite:///{file}")
     file.chmod(0o444)
     if read_only_folder:
         folder.chmod(0o555)
@@ -482,13 +689,19 @@ def test_read_commands_work_on_a_read_only_store(
             done = leadkey_without_write("--store", f"sqlite:///{file}", *args)
             assert done.returncode == 0, (args, done.stderr)
             assert "error" not in done.stderr
-        refused = leadkey_without_write("--store", f"sqlite:///{file}", "ingest", "-")
-        assert refused.returncode in (0, 2)  # nothing to ingest, or the store is read-only
-        assert "unexpected" not in refused.stderr
+        payload = json.dumps({"fields": {"phone": "9845012399"}}) + "\n"  # a new lead
+        refused = leadkey_without_write(
+            "--store", f"sqlite:///{file}", "ingest", "-", input=payload
+        )
+        assert refused.returncode == 2, refused.stderr  # the store is read-only
+        assert len(refused.stderr.splitlines()) == 1, refused.stderr
+        assert refused.stderr.startswith("error: ") and "unexpected" not in refused.stderr
+        assert refused.stdout == ""
     finally:
         folder.chmod(0o755)
         file.chmod(0o644)
     assert file.read_bytes() == before
+    assert log_length(f"sqlite:///{file}") == length  # nothing recorded, in a -wal file either
 
 
 def test_read_only_application_records_nothing(tmp_path: Path) -> None:

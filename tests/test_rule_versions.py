@@ -127,7 +127,7 @@ def test_cli_replay_counts_divergences_by_kind_and_verifies_upgrades(
     runner = CliRunner()
     result = runner.invoke(main, ["--store", store, "replay", "-w", "w", "--verify"])
     assert result.exit_code == 0, result.output
-    assert "1 decision(s) recorded under other leadkey rules" in result.output
+    assert "1 decision(s) were recorded under other leadkey rules" in result.output
     assert "what-if" in result.output  # how to see what today's rules change
     strict = runner.invoke(main, ["--store", store, "replay", "-w", "w", "--verify", "--exact"])
     assert strict.exit_code == 1
