@@ -478,14 +478,12 @@ def test_error_lines_shorten_the_values_given(store: str) -> None:
     assert len(bad_spec.stderr) < 400
 
 
-def test_one_helper_shortens_values_and_one_checks_country_codes() -> None:
-    from leadkey.adapters import cli
+def test_long_values_are_shown_shortened_with_their_length() -> None:
+    from leadkey.adapters.cli.base import shown
 
-    assert not hasattr(cli, "_clipped") and not hasattr(cli, "_upper")
-    assert cli.check_country is check_country
-    assert cli._shown("abc") == "'abc'"
-    assert cli._shown("x" * 1000, quoted=False).endswith("... (1,000 characters)")
-    assert len(cli._shown({"k": "v" * 10_000})) <= 60
+    assert shown("abc") == "'abc'"
+    assert shown("x" * 1000, quoted=False).endswith("... (1,000 characters)")
+    assert len(shown({"k": "v" * 10_000})) <= 60
 
 
 # -- replay: capped text, --exact ----------------------------------------------------

@@ -146,7 +146,7 @@ def test_human_output_gives_the_counts_then_each_change(
 def test_long_lists_are_cut_with_a_pointer_to_json(
     store: str, people: tuple[Path, list[dict]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "LIST_LIMIT", 3)
+    monkeypatch.setattr(cli.base, "LIST_LIMIT", 3)
     lines = ok(store, "what-if", "--identifier", "email").stdout.splitlines()
     start = lines.index("Changed decisions (actual -> what-if):")
     assert [line.startswith("  position ") for line in lines[start + 1 : start + 4]] == [True] * 3

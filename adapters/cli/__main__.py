@@ -1,0 +1,5 @@
+"""``python -m leadkey.adapters.cli``: the ``leadkey`` command."""
+
+from . import main
+
+main()

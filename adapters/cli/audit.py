@@ -1,0 +1,168 @@
+"""``explain`` and ``replay``: why payloads did what they did, and whether the log
+re-derives every decision."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import click
+from eventsourcing.application import AggregateNotFoundError
+
+from leadkey.projections import audit
+
+from ..lookahead import replay_with_workers
+from .base import (
+    POSITION,
+    CliError,
+    echo_capped,
+    echo_json,
+    json_option,
+    main,
+    not_found,
+    open_app,
+    shown,
+    store_option,
+    until_option,
+    workspace_option,
+)
+
+
+@main.command()
+@workspace_option
+@store_option
+@click.option("--lead", "lead_id", metavar="LEAD_ID", help="Every decision about this lead.")
+@click.option(
+    "--position", type=POSITION, metavar="POSITION", help="The decision at this position."
+)
+@click.option("--line", type=click.IntRange(min=1), help="The decision(s) for this input line.")
+@click.option("--file", "file_name", metavar="FILE", help="With --line: only lines of FILE.")
+@json_option
+@click.pass_context
+def explain(
+    ctx: click.Context,
+    workspace: str,
+    lead_id: str | None,
+    position: int | None,
+    line: int | None,
+    file_name: str | None,
+    as_json: bool,
+) -> None:
+    """Explain why payloads created, updated or were dropped: for a lead, a log
+    position, or an input line (of the workspace: lead ids and positions are global,
+    so --workspace only applies to --line)."""
+    if sum(x is not None for x in (lead_id, position, line)) != 1:
+        raise CliError("give exactly one of --lead, --position or --line")
+    app = open_app(ctx, read_only=True)
+    if lead_id is not None:
+        try:
+            history = audit.explain_lead(app, UUID(lead_id))
+        except (ValueError, AggregateNotFoundError):
+            raise CliError(f"no lead {shown(lead_id)}") from None
+    else:
+        if position is None:
+            app.check_workspace(workspace)
+        positions = (
+            [position]
+            if position is not None
+            else audit.positions_of_line(app, workspace, line or 0, file_name)
+        )
+        found = [audit.explain_position(app, p) for p in positions]
+        history = [item for item in found if item is not None]
+        if not history:
+            where = f"line {line}" if position is None else f"position {position}"
+            not_found(f"no decision at {where}")
+    if as_json:
+        for item in history:
+            echo_json(item.as_dict())
+        return
+    for item in history:
+        known = item.position is not None
+        where = f"position {item.position}" if known else f"at {item.recorded_at}"
+        source = item.source or {}
+        origin = f" (from {source.get('file')} line {source.get('line')})" if source else ""
+        click.echo(f"{where}{origin}: {item.why()}")
+        for field, (old, new) in item.changes.items():
+            click.echo(f"    {field}: {old!r} -> {new!r}")
+        if item.unchanged:
+            click.echo(f"    unchanged: {', '.join(item.unchanged)}")
+        for field, why in {**item.rejected, **item.ignored}.items():
+            click.echo(f"    {field}: not applied, {why}")
+
+
+@main.command()
+@workspace_option
+@store_option
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Exit 1 if a decision is not re-derived (other than by an upgrade of leadkey's "
+    "rules or libraries, which is reported).",
+)
+@click.option(
+    "--exact", is_flag=True, help="Like --verify, but exit 1 on any divergence, upgrades too."
+)
+@until_option
+@json_option
+@click.option(
+    "--workers",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 1),
+    help="1: a process reads the log ahead and normalizes phones and emails (large logs).",
+)
+@click.pass_context
+def replay(
+    ctx: click.Context,
+    workspace: str,
+    verify: bool,
+    until: int | None,
+    as_json: bool,
+    workers: int,
+    exact: bool,
+) -> None:
+    """Replay the workspace's log and decide every recorded payload again, under the
+    configuration and index in force just before it."""
+    app = open_app(ctx, read_only=True)
+    app.check_workspace(workspace)  # an unknown workspace is an error, not an empty replay
+    report = replay_with_workers(app, workspace, until=until, workers=workers)
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.decisions.items()))
+        click.echo(
+            f"Replayed workspace {workspace!r} up to position {report.position}: "
+            f"{sum(report.decisions.values())} decisions ({counts or 'none'})."
+        )
+        echo_capped(report.divergences, _divergence_lines, "  ")
+        _echo_divergence_kinds(report.kinds())
+    if (exact and not report.exact) or (verify and not report.verified):  # --exact: --verify too
+        raise click.exceptions.Exit(1)
+
+
+def _divergence_lines(divergence: audit.Divergence) -> str:
+    """``position P: cause``, then a line per difference, values shortened."""
+    data = divergence.as_dict()
+    lines = [f"position {data['position']}: {data['cause']}"]
+    for name, values in data["differences"].items():
+        recorded, now = shown(values["recorded"]), shown(values["replayed"])
+        lines.append(f"    {name}: recorded {recorded}, now {now}")
+    return "\n".join(lines)
+
+
+#: How ``replay`` words each kind of divergence (see ``audit.Divergence.kind``).
+_DIVERGENCE_KINDS = {
+    "rules": "decision(s) were recorded under other leadkey rules, which decide them "
+    "differently (an upgrade explains this; a replay cannot tell it from an altered record; "
+    "what today's rules change: leadkey what-if, with no setting)",
+    "versions": "decision(s) were recorded under other library versions, which decide them "
+    "differently (an upgrade explains this; a replay cannot tell it from an altered record)",
+    "log": "decision(s) are not re-derived.",
+}
+
+
+def _echo_divergence_kinds(kinds: dict[str, int]) -> None:
+    if not kinds:
+        click.echo("Every decision is re-derived from the log.")
+    for kind, words in _DIVERGENCE_KINDS.items():
+        if kinds.get(kind):
+            click.echo(f"{kinds[kind]} {words}")
