@@ -26,7 +26,7 @@ from leadkey.domain.decisions import (
 )
 from leadkey.domain.lead import DroppedPayload, Lead
 from leadkey.domain.normalization import UnusableValue
-from leadkey.domain.payload import NOT_TEXT, dumps, record_text
+from leadkey.domain.payload import NOT_TEXT, dumps, record_text, too_large
 from leadkey.domain.sequence import DecisionSequence
 from leadkey.domain.workspace import (
     ConfigurationError,
@@ -504,10 +504,11 @@ def _payload_text(payload: Any) -> str:
 
 def _full_text(payload: Any) -> str:
     if isinstance(payload, bytes | bytearray):
+        data = bytes(payload)
         try:
-            payload = bytes(payload).decode("utf-8")
-        except UnicodeDecodeError:
-            return NOT_TEXT + bytes(payload).decode("utf-8", errors="backslashreplace")
+            payload = data.decode("utf-8")
+        except UnicodeDecodeError:  # too large, or escaped: its size is that of its bytes
+            return too_large(data) or NOT_TEXT + data.decode("utf-8", errors="backslashreplace")
     if not isinstance(payload, str):
         try:
             text = dumps(payload)
@@ -515,5 +516,6 @@ def _full_text(payload: Any) -> str:
             return f"<not JSON: {type(error).__name__}: {error}: a {type(payload).__name__}>"
         return dumps(payload, ensure_ascii=True) if has_unpaired_surrogate(text) else text
     if has_unpaired_surrogate(payload):
-        return NOT_TEXT + payload.encode("utf-8", errors="backslashreplace").decode("utf-8")
+        escaped = payload.encode("utf-8", errors="backslashreplace").decode("utf-8")
+        return too_large(payload.encode("utf-8", errors="surrogatepass")) or NOT_TEXT + escaped
     return payload

@@ -6,37 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from .field_types import IDENTIFIER_TYPES, FieldRejected, FieldType, FieldValue, coerce
 from .lead import lead_id
 from .normalization import NORMALIZER_VERSIONS, UnusableValue, email_key, phone_key, text_key
+from .outcomes import DropReason, Outcome
 from .payload import MAX_FIELDS, PayloadRefused, parse
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class Outcome(StrEnum):
-    CREATED = "created"
-    UPDATED = "updated"
-    DROPPED = "dropped"
-
-
-class DropReason(StrEnum):
-    """Why a payload was not applied."""
-
-    UNKNOWN_WORKSPACE = "unknown_workspace"
-    PAYLOAD_MALFORMED = "payload_malformed"
-    IDENTIFIER_MISSING = "identifier_missing"
-    IDENTIFIER_EMPTY = "identifier_empty"
-    IDENTIFIER_UNUSABLE = "identifier_unusable"
-    PAYLOAD_TOO_LARGE = "payload_too_large"
-    PAYLOAD_TOO_DEEP = "payload_too_deep"
-    NUMBER_TOO_LONG = "number_too_long"
-    TOO_MANY_FIELDS = "too_many_fields"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +159,7 @@ def _prepare(config: MatchConfig | None, payload: str) -> Prepared:
     try:
         body = parse(payload)
     except PayloadRefused as refused:
-        return _drop(payload, config, DropReason(refused.reason), refused.message)
+        return _drop(payload, config, refused.reason, refused.message)
     if _SURROGATE_ESCAPE.search(payload) and has_unpaired_surrogate(body):
         return _drop(
             payload,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import version
 from typing import Any
 
@@ -192,17 +193,8 @@ class _Plan:
     leading: tuple[re.Pattern[str], ...]  # how its numbers start (per number format)
 
 
-_PLANS: dict[str, _Plan] = {}
-
-
+@cache
 def _plan(region: str) -> _Plan:
-    plan = _PLANS.get(region)
-    if plan is None:
-        plan = _PLANS[region] = _read_plan(region)
-    return plan
-
-
-def _read_plan(region: str) -> _Plan:
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if metadata is None:  # workspaces take only supported regions (check_country)
         raise ValueError(f"no phone number metadata for region {region!r}")
@@ -262,7 +254,7 @@ def _international_readings(digits: str, plan: _Plan) -> list[str]:
     national = digits[len(plan.trunk) :] if plan.trunk and digits.startswith(plan.trunk) else digits
     if len(national) > plan.longest or (prefix and not _may_be_national(national, plan)):
         readings.append(digits[len(prefix) :])
-    return [rest for rest in readings if rest[:1] not in ("", "0")]
+    return [rest for rest in dict.fromkeys(readings) if rest[:1] not in ("", "0")]
 
 
 def _may_be_national(national: str, plan: _Plan) -> bool:

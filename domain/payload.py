@@ -1,7 +1,8 @@
 """A raw payload's text, read within leadkey's documented limits.
 
-Every limit that can change a decision is a constant here, checked on the payload's
-text by this module alone, the same way in every process, thread and stack depth:
+Every limit on a payload as a whole is a constant here, checked on the payload's text
+the same way in every process, thread and stack depth (``MAX_FIELDS`` by the decision,
+once the text is parsed; the lengths of identifier values in ``normalization``):
 nothing a decision depends on comes from Python's recursion limit, its integer
 string-conversion limit (``sys.set_int_max_str_digits``) or available memory.  A
 payload past a limit is dropped with the limit's own reason (see ``DropReason``).
@@ -16,6 +17,8 @@ import re
 from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
+
+from .outcomes import DropReason
 
 #: Largest payload, in bytes of its UTF-8 text.
 MAX_PAYLOAD_BYTES = 1_048_576
@@ -46,9 +49,9 @@ _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 class PayloadRefused(Exception):
-    """The payload's text is past a limit or not JSON; ``reason`` is a ``DropReason`` value."""
+    """The payload's text is past a limit or not JSON, for ``reason``."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: DropReason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
@@ -56,22 +59,23 @@ class PayloadRefused(Exception):
 
 def parse(text: str) -> Any:
     """The JSON value of a payload's ``text``, or :class:`PayloadRefused` saying which limit
-    it passes or why it is not JSON.  In this order: size, Unicode text (see :data:`NOT_TEXT`),
+    it passes or why it is not JSON.  In this order: Unicode text (see :data:`NOT_TEXT`), size,
     nesting, then JSON syntax and number length as the parser meets them, left to right."""
+    if text.startswith(NOT_TEXT):
+        raise PayloadRefused(
+            DropReason.PAYLOAD_MALFORMED,
+            "not valid Unicode text (invalid UTF-8 or unpaired surrogates)",
+        )
     size = size_past_limit(text)
     if size is not None:
         raise PayloadRefused(
-            "payload_too_large",
+            DropReason.PAYLOAD_TOO_LARGE,
             f"the payload is {size:,} bytes; the limit is {MAX_PAYLOAD_BYTES:,} bytes",
-        )
-    if text.startswith(NOT_TEXT):
-        raise PayloadRefused(
-            "payload_malformed", "not valid Unicode text (invalid UTF-8 or unpaired surrogates)"
         )
     # brackets can only nest as deep as there are opening ones: most payloads stop here
     if text.count("[") + text.count("{") > MAX_DEPTH and (depth := nesting(text)) > MAX_DEPTH:
         raise PayloadRefused(
-            "payload_too_deep",
+            DropReason.PAYLOAD_TOO_DEEP,
             f"arrays and objects nest {depth} levels deep; the limit is {MAX_DEPTH}",
         )
     try:
@@ -79,15 +83,15 @@ def parse(text: str) -> Any:
             return json.loads(text, parse_int=_checked_int, parse_float=_checked_float)
         return json.loads(text)
     except ValueError as error:
-        raise PayloadRefused("payload_malformed", f"not valid JSON: {error}") from None
+        raise PayloadRefused(DropReason.PAYLOAD_MALFORMED, f"not valid JSON: {error}") from None
 
 
 def size_past_limit(text: str) -> int | None:
     """The size of ``text`` in bytes of UTF-8 if it is more than :data:`MAX_PAYLOAD_BYTES`
     (for a :data:`TOO_LARGE` record, the size it records), else None."""
-    if text.startswith(TOO_LARGE) and (record := _TOO_LARGE_RECORD.match(text)):
-        size = int(record.group(1))
-        return size if size > MAX_PAYLOAD_BYTES else None
+    record = _TOO_LARGE_RECORD.match(text) if text.startswith(TOO_LARGE) else None
+    if record is not None and int(record.group(1)) > MAX_PAYLOAD_BYTES:
+        return int(record.group(1))
     if len(text) * 4 <= MAX_PAYLOAD_BYTES:  # no character takes more than 4 bytes
         return None
     size = len(text.encode("utf-8", "surrogatepass"))
@@ -113,20 +117,30 @@ def _checked_float(literal: str) -> float:
 def _check_number(literal: str) -> None:
     if len(literal) > MAX_NUMBER_CHARS:
         raise PayloadRefused(
-            "number_too_long",
+            DropReason.NUMBER_TOO_LONG,
             f"a number is {len(literal):,} characters long; the limit is {MAX_NUMBER_CHARS}",
         )
 
 
 def record_text(text: str) -> str:
     """The text to record for a payload: ``text`` itself, or for one larger than
-    :data:`MAX_PAYLOAD_BYTES` a :data:`TOO_LARGE` record of its size, SHA-256 and start
-    (which :func:`parse` refuses the same way as the whole text)."""
-    size = size_past_limit(text)
-    if size is None:
+    :data:`MAX_PAYLOAD_BYTES` a :data:`TOO_LARGE` record of it (which :func:`parse`
+    refuses the same way as the whole text).  A :data:`NOT_TEXT` record is kept whole:
+    its size was checked on the bytes it escapes (see :func:`too_large`)."""
+    if text.startswith(NOT_TEXT) or size_past_limit(text) is None:
         return text
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"{TOO_LARGE}{size} bytes, sha256 {digest}, starting: {text[:KEPT_CHARS]}"
+    return too_large(text.encode("utf-8", "surrogatepass")) or text
+
+
+def too_large(data: bytes) -> str | None:
+    """The :data:`TOO_LARGE` record of a payload received as ``data``, if it is larger than
+    :data:`MAX_PAYLOAD_BYTES`: its size, SHA-256 and first :data:`KEPT_CHARS` characters
+    (bytes that are not UTF-8 shown with backslash escapes); else None."""
+    if len(data) <= MAX_PAYLOAD_BYTES:
+        return None
+    start = data[: 4 * KEPT_CHARS].decode("utf-8", "backslashreplace")[:KEPT_CHARS]
+    digest = hashlib.sha256(data).hexdigest()
+    return f"{TOO_LARGE}{len(data)} bytes, sha256 {digest}, starting: {start}"
 
 
 def dumps(value: Any, *, ensure_ascii: bool = False) -> str:

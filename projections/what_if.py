@@ -228,7 +228,8 @@ def what_if(
     Raises :class:`WhatIfError` for an unknown workspace, or a switch to a field that
     is not (yet) an identifier-type field of the workspace, or to an unknown country.
     """
-    ordered = tuple(sorted([switches] if isinstance(switches, Switch) else switches, key=_position))
+    given = [switches] if isinstance(switches, Switch) else switches
+    ordered = tuple(sorted(map(_country_checked, given), key=_position))
     pending = list(ordered)
     wanted = workspace_id(workspace)
     world = _World(app.name, pending)
@@ -251,6 +252,16 @@ def what_if(
     while pending:  # switches after the end of the log: only their rebuild
         world.switch(pending.pop(0))
     return world.report(workspace, ordered, position)
+
+
+def _country_checked(switch: Switch) -> Switch:
+    """``switch`` with its country code checked and in upper case (``us`` is ``US``)."""
+    if switch.country is None:
+        return switch
+    try:
+        return replace(switch, country=check_country(switch.country))
+    except ConfigurationError as error:
+        raise WhatIfError(str(error)) from None
 
 
 def _position(switch: Switch) -> int:
@@ -327,10 +338,7 @@ class _World:
             self.fixed.add("identifier")
             changes["identifier"] = switch.identifier
         if switch.country is not None:
-            try:
-                changes["country"] = check_country(switch.country)
-            except ConfigurationError as error:
-                raise WhatIfError(str(error)) from None
+            changes["country"] = switch.country
             self.fixed.add("country")
         if not self.started:
             self.actual_rebuilt(self.index)

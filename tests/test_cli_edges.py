@@ -529,16 +529,6 @@ def test_replay_exact_implies_verify(altered: str, store: str) -> None:
     assert "Like --verify, but exit 1 on any divergence, upgrades too." in help_text
 
 
-def test_readme_says_what_replay_verify_and_exact_fail_on() -> None:
-    text = README.read_text(encoding="utf-8")
-    assert "exit 1 if any decision is not re-derived" not in text
-    lines = text.splitlines()
-    verify = next(line for line in lines if "replay --workspace acme --verify  " in line)
-    assert "no upgrade of leadkey's rules or libraries explains" in verify
-    exact = next(line for line in lines if "replay --workspace acme --exact" in line)
-    assert "any divergence" in exact
-
-
 # -- a PostgreSQL store without its driver ---------------------------------------------
 
 

@@ -127,7 +127,7 @@ def test_the_reported_case_deep_actions_is_dropped_the_same_everywhere(sqlite_ur
     [worker] = app.ingest_many("w", [deep], workers=1)
     assert alone.reason is worker.reason is DropReason.PAYLOAD_TOO_DEEP
     assert alone.message == "arrays and objects nest 979 levels deep; the limit is 32"
-    assert replay(app, "w").verified
+    assert replay(app, "w").exact
     app.close()
 
 
@@ -230,7 +230,7 @@ def test_a_worker_process_and_the_replay_decide_as_this_process(
     got = [d.as_dict() for d in with_worker.ingest_many("w", texts, batch_size=3, workers=1)]
     assert got == expected
     report = replay(with_worker, "w")
-    assert report.verified, report.divergences
+    assert report.exact, report.divergences
     assert sum(report.decisions.values()) == len(texts)
     with_worker.close()
 
@@ -261,7 +261,7 @@ def test_python_objects_past_a_limit_are_recorded_and_replayed(
     decision = app.ingest("w", payload)
     assert decision.reason is reason
     assert len(decision.payload.encode()) <= MAX_PAYLOAD_BYTES
-    assert replay(app, "w").verified
+    assert replay(app, "w").exact
     app.close()
 
 
@@ -283,8 +283,12 @@ json_values = st.recursive(
     | st.integers(min_value=10**700, max_value=10**900)
     | st.floats()
     | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text() | st.integers() | st.booleans() | st.none(), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text() | st.integers() | st.booleans() | st.none(), children, max_size=4
+        )
+    ),
     max_leaves=20,
 )
 
@@ -311,3 +315,30 @@ def test_dumps_refuses_what_json_refuses() -> None:
         dumps({"a": [{1, 2}]})
     with pytest.raises(TypeError, match="keys must be"):
         dumps({(1,): 1})
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        # 300,000 bytes of Latin-1: not UTF-8, and its escaped record is 1.2 MB of text
+        (b'{"fields": {"name": "' + b"\xe9" * 300_000 + b'"}}', DropReason.PAYLOAD_MALFORMED),
+        (b"\xe9" * (MAX_PAYLOAD_BYTES + 1), DropReason.PAYLOAD_TOO_LARGE),
+        ("\ud800" * 400_000, DropReason.PAYLOAD_TOO_LARGE),  # 3 bytes each, as received
+        # a record's form with a small size does not hide the text's own size
+        (
+            f"{TOO_LARGE}5 bytes, sha256 {DIGEST}, starting: " + "x" * 2 * MAX_PAYLOAD_BYTES,
+            DropReason.PAYLOAD_TOO_LARGE,
+        ),
+    ],
+)
+def test_the_size_limit_is_on_the_payload_as_received(
+    sqlite_url: str, payload: object, reason: DropReason
+) -> None:
+    app = Leadkey(sqlite_url)
+    app.create_workspace("w")
+    decision = app.ingest("w", payload)
+    assert decision.reason is reason
+    assert len(decision.payload) <= 4 * MAX_PAYLOAD_BYTES
+    assert reason is not DropReason.PAYLOAD_TOO_LARGE or decision.payload.startswith(TOO_LARGE)
+    assert replay(app, "w").exact
+    app.close()

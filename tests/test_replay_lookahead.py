@@ -100,7 +100,7 @@ def worker_ahead(app: Leadkey, until: int | None = None) -> Iterator[Normalizing
 def test_the_workers_results_arrive_and_the_report_is_the_same(store: str) -> None:
     app = Leadkey(store)
     alone = replay(app, "w")
-    assert alone.verified and sum(alone.decisions.values()) == 3000
+    assert alone.exact and sum(alone.decisions.values()) == 3000
     with worker_ahead(app) as ahead:
         with_worker = replay(app, "w", progress=ahead)
     assert with_worker == alone

@@ -124,7 +124,7 @@ def store_state(app: Leadkey) -> tuple[Any, ...]:
     )
     ws = app.workspace(WS)
     index = (ws.config, dict(ws.index), dict(ws.versions))
-    return app.recorder.max_notification_id(), notifications, index, replay(app, WS).verified
+    return app.recorder.max_notification_id(), notifications, index, replay(app, WS).exact
 
 
 def file_digests(folder: Path) -> dict[str, str]:
@@ -600,7 +600,7 @@ def test_payloads_sent_before_the_workspace_existed(created: bool) -> None:
         return
     app.create_workspace(WS)
     app.ingest(WS, {"fields": {"phone": "9999999991"}})
-    assert replay(app, WS).verified
+    assert replay(app, WS).exact
     assert_identical(what_if(app, WS, Switch(identifier="phone")), payloads=2)
 
 
@@ -610,6 +610,5 @@ def test_a_country_switch_takes_any_case() -> None:
     send(app, phone="9811200977")
     send(app, phone="+1 415 555 0123")
     lower, upper = (what_if(app, WS, Switch(country=c)).as_dict() for c in ("us", "US"))
-    assert lower.pop("switches") != upper.pop("switches")
-    assert lower == upper
+    assert lower == upper  # the switch reported in upper case too
     assert lower["summary"]["keys_changed"] + lower["summary"]["decisions_changed"] >= 1

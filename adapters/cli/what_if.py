@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from leadkey.domain.workspace import check_country
 from leadkey.projections.what_if import (
     Merge,
     PayloadChange,
@@ -195,7 +194,6 @@ def what_if_command(
     --json prints one object: workspace, switches, position, identical, summary
     (the counts), rebuilds, changes, merges, splits, unreachable, not_created, new_leads.
     """
-    country = None if country is None else check_country(country)
     switch = Switch(identifier=identifier, country=country, position=from_position)
     report = run_what_if(open_app(ctx, read_only=True), workspace, switch, until)
     if as_json:
