@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +45,7 @@ STANDARD_FIELDS: dict[str, FieldType] = {
 }
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _MONEY = re.compile(r"^\d+(?:\.\d+)?$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DATE = re.compile(r"^(\d{2})/(\d{2})/(\d{4})(?: (\d{2}):(\d{2}):(\d{2}))?$")
 
 
@@ -129,9 +130,9 @@ def _number(raw: Any, _country: str, _tz: str) -> FieldValue:
 
 def _date(raw: Any, _country: str, timezone: str) -> FieldValue:
     if isinstance(raw, int) and not isinstance(raw, bool):
-        try:
-            moment = datetime.fromtimestamp(raw / 1000, UTC)
-        except (OverflowError, OSError, ValueError):
+        try:  # in integers: a float of milliseconds loses the last one on large values
+            moment = _EPOCH + timedelta(milliseconds=raw)
+        except (OverflowError, ValueError):
             raise FieldRejected("epoch milliseconds out of range") from None
     elif isinstance(raw, str) and (match := _DATE.match(raw)):
         day, month, year, hour, minute, second = (int(g) if g else 0 for g in match.groups())

@@ -97,7 +97,8 @@ Journal = dict[str, list[tuple[Any, Any]]]
 
 def _strip(raw: object, kind: str) -> str:
     if not isinstance(raw, str):
-        raise UnusableValue(f"a {kind} must be a JSON string, not {_json_type(raw)}")
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise UnusableValue(f"{article} {kind} must be a JSON string, not {_json_type(raw)}")
     value = raw.strip(_WHITESPACE).strip(_INVISIBLE).strip(_WHITESPACE)
     if not value:
         raise UnusableValue(f"the {kind} is empty", empty=True)

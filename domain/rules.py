@@ -13,7 +13,8 @@ recorded under older rules is reported as such by a replay, not as corruption.
   unusable; text keys, and the local part of email keys, are ``NFC(casefold(NFD(s)))``
   (Unicode canonical caseless match); emails and phones are trimmed of whitespace and
   zero-width characters only, and an email with any other control character is
-  unusable.
+  unusable; a date in epoch milliseconds is converted exactly (it could be a
+  millisecond off for dates far from 1970).
 """
 
 from __future__ import annotations
