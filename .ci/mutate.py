@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -30,7 +31,6 @@ import sys
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +60,7 @@ _SWAPS: dict[type, type] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Mutant:
     """One change to one module: ``text`` replaces lines ``first``..``last`` (1-based),
     or the UTF-8 bytes ``start``..``end`` of line ``first`` when they are set (as
@@ -75,11 +75,13 @@ class Mutant:
     text: str
     start: int | None = None
     end: int | None = None
+    occurrence: int = 1  # of the same change in the same scope, in source order
 
     @property
     def key(self) -> str:
         """An id that survives edits elsewhere in the module."""
-        return f"{self.module}:{self.scope}:{self.operator}:{self.original!r}->{self.text!r}"
+        key = f"{self.module}:{self.scope}:{self.operator}:{self.original!r}->{self.text!r}"
+        return key if self.occurrence == 1 else f"{key}#{self.occurrence}"
 
     def apply(self, source: str) -> str:
         lines = source.splitlines(keepends=True)
@@ -268,7 +270,12 @@ def find_mutants(module: str) -> list[Mutant]:
     source = (ROOT / module).read_text(encoding="utf-8")
     finder = _Finder(module, source)
     finder.visit(ast.parse(source))
-    return finder.found
+    seen: Counter[str] = Counter()
+    found = []
+    for mutant in finder.found:
+        seen[mutant.key] += 1
+        found.append(dataclasses.replace(mutant, occurrence=seen[mutant.key]))
+    return found
 
 
 def target_modules(targets: tuple[str, ...]) -> list[str]:
@@ -368,13 +375,15 @@ def coverage_map(work: Path) -> dict[str, dict[str, list[str]]]:
 
 def tests_for(mutant: Mutant, reach: dict[str, dict[str, list[str]]]) -> list[str]:
     """The tests whose run reaches the mutated lines, fastest files first; for a line run
-    only when the module is imported (a constant, a compiled pattern), every test that
-    reaches the module."""
+    only when the module is imported (a constant, a class body), every test that reaches
+    the module, or every test if none does (it was imported before any test ran)."""
     lines = reach.get(mutant.module, {})
     span = [str(line) for line in range(mutant.first, mutant.last + 1)]
     found = {test for line in span for test in lines.get(line, [])}
-    if not found and any(line in lines for line in span):
-        found = {test for tests in lines.values() for test in tests}
+    if not found and (not lines or any(line in lines for line in span)):  # run on import
+        found = {test for tests in lines.values() for test in tests} or {
+            test for module in reach.values() for tests in module.values() for test in tests
+        }
     return sorted(found, key=lambda test: (any(s in test for s in SLOW_TESTS), test))
 
 

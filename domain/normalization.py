@@ -255,7 +255,7 @@ def _international_readings(digits: str, plan: _Plan) -> list[str]:
     national = digits[len(plan.trunk) :] if plan.trunk and digits.startswith(plan.trunk) else digits
     if len(national) > plan.longest or (prefix and not _may_be_national(national, plan)):
         readings.append(digits[len(prefix) :])
-    return [rest for rest in dict.fromkeys(readings) if rest[:1] not in ("", "0")]
+    return list(dict.fromkeys(readings))
 
 
 def _may_be_national(national: str, plan: _Plan) -> bool:

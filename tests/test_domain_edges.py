@@ -1,0 +1,161 @@
+"""Domain rules at their edges: what a reading, a limit, an aggregate or a recorded step
+does where the common cases do not reach."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from leadkey.adapters.application import Leadkey
+from leadkey.domain import normalization
+from leadkey.domain.decisions import DropReason, Outcome, identifier_value, normalize_ahead
+from leadkey.domain.field_types import FieldRejected, FieldType, coerce
+from leadkey.domain.lead import DroppedPayload
+from leadkey.domain.payload import MAX_NUMBER_CHARS, PayloadRefused, dumps, parse
+from leadkey.domain.sequence import DecisionSequence
+from leadkey.domain.workspace import ConfigurationError, workspace_id
+from leadkey.projections.identifier_index import read_log
+
+PHONE = "9811200977"
+
+# -- phone: international readings ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "key"),
+    [
+        ("0011 44 20 7946 0958", "AU", "+442079460958"),  # AU's own prefix is 0011
+        ("0011 1 415 555 0123", "AU", "+14155550123"),
+        ("010 44 20 7946 0958", "JP", "+442079460958"),  # JP's is 010
+    ],
+)
+def test_the_default_countrys_own_international_prefix_reads_as_international(
+    raw: str, region: str, key: str
+) -> None:
+    assert normalization.phone_key(raw, region) == key
+
+
+def test_longer_than_a_fixed_line_or_mobile_number_is_international() -> None:
+    """Costa Rica's fixed-line and mobile numbers have 8 digits (its toll-free ones 10):
+    10 digits that are invalid there are read as +digits (README, Phone, step 6)."""
+    assert normalization.phone_key("8675795696", "CR") == "+8675795696"
+
+
+# -- decisions: parsing, identifiers and the work done ahead -------------------------------
+
+
+def _config(app: Leadkey, **options: object):
+    return app.create_workspace("w", **options).config  # type: ignore[arg-type]
+
+
+def test_an_escaped_unpaired_surrogate_in_a_field_name_drops_the_payload(app: Leadkey) -> None:
+    payload = '{"fields": {"phone": "9811200977", "\\ud800": "x"}}'
+    decision = app.ingest(_config(app).name, payload)
+    assert decision.reason is DropReason.PAYLOAD_MALFORMED
+    assert "unpaired surrogate" in decision.message
+
+
+def test_only_phone_email_and_text_fields_have_identifier_values() -> None:
+    with pytest.raises(normalization.UnusableValue, match="a number field cannot be the lead"):
+        identifier_value(FieldType.NUMBER, 3, "IN")
+
+
+def test_normalizing_ahead_fills_the_memos_of_the_types_asked_for_only(app: Leadkey) -> None:
+    config = _config(app)
+    payload = json.dumps({"fields": {"phone": "98112 00977", "email": "Ahead@Example.com"}})
+    normalization.forget()
+    normalization.keep_journal()
+    try:
+        normalize_ahead(config, payload, {FieldType.PHONE})
+        journal = normalization.take_journal()
+    finally:
+        normalization.keep_journal(False)
+    assert set(journal) == {"phone"}
+    assert [key for key, _ in journal["phone"]] == [("9811200977", "IN")]
+
+
+# -- payload limits: numbers and the reasons given -------------------------------------------
+
+
+def test_numbers_are_read_exactly_when_a_long_run_of_digits_is_about(app: Leadkey) -> None:
+    """A run of more than 100 number characters anywhere (here in a text) makes every
+    number of the payload be checked; the numbers within the limit are read as usual."""
+    app.create_workspace("w", fields={"n": "number", "m": "number"})
+    payload = json.dumps({"fields": {"phone": PHONE, "name": "9" * 150, "n": 2.5, "m": -3}})
+    decision = app.ingest("w", payload)
+    assert decision.applied == {"phone": "+919811200977", "name": "9" * 150, "n": 2.5, "m": -3}
+
+
+def test_a_refused_payload_reads_as_its_message() -> None:
+    with pytest.raises(PayloadRefused, match=f"the limit is {MAX_NUMBER_CHARS}$") as caught:
+        parse('{"n": ' + "1" * (MAX_NUMBER_CHARS + 1) + "}")
+    assert caught.value.reason is DropReason.NUMBER_TOO_LONG
+
+
+def test_non_finite_numbers_are_written_as_json_writes_them_beside_a_huge_integer() -> None:
+    value = {"big": 10**5000, "floats": [math.inf, -math.inf, math.nan, -0.0, 2.5]}
+    text = dumps(value)  # past Python's integer limit: written without json.dumps
+    assert text.endswith('"floats": [Infinity, -Infinity, NaN, -0.0, 2.5]}')
+    assert text.startswith('{"big": 1' + "0" * 20)
+
+
+# -- dates: epoch milliseconds within the calendar ---------------------------------------------
+
+
+@pytest.mark.parametrize("ms", [-62135596800001, 253402300800000, 10**30])
+def test_epoch_milliseconds_outside_years_1_to_9999_are_rejected(ms: int) -> None:
+    with pytest.raises(FieldRejected, match="epoch milliseconds out of range"):
+        coerce(FieldType.DATE, ms, country="IN", timezone="UTC")
+
+
+# -- aggregates: what a store gives back -------------------------------------------------------
+
+
+def test_a_dropped_payload_loads_as_an_aggregate_with_its_reason(app: Leadkey) -> None:
+    app.create_workspace("w")
+    app.ingest("w", {"fields": {"name": "no phone"}})
+    [event] = [e for e, _ in read_log(app) if isinstance(e, DroppedPayload.PayloadDropped)]
+    dropped = app.repository.get(event.originator_id)
+    assert (dropped.version, dropped.workspace_id) == (1, workspace_id("w"))
+    assert dropped.reason == "identifier_missing"
+    assert dropped.message == "no value for the lead identifier field 'phone'"
+
+
+def test_a_lead_knows_its_workspace(app: Leadkey) -> None:
+    app.create_workspace("w")
+    decision = app.ingest("w", {"fields": {"phone": PHONE}})
+    assert decision.outcome is Outcome.CREATED
+    assert app.lead(decision.lead_id).workspace_id == workspace_id("w")
+
+
+def test_every_batch_and_configuration_change_takes_the_next_step(app: Leadkey) -> None:
+    """The decision sequence goes up by one per batch and per change, from 1 (its start):
+    what lets the store refuse a batch decided under a configuration changed since."""
+    app.create_workspace("w")
+    list(app.ingest_many("w", [{"fields": {"phone": PHONE}}] * 3, batch_size=2))  # 2 batches
+    app.change_identifier("w", "email")
+    app.ingest("w", {"fields": {"email": "a@example.com"}})
+    steps = [
+        (e.originator_version, getattr(e, "kind", "start"))
+        for e, _ in read_log(app)
+        if isinstance(e, DecisionSequence.SequenceStarted | DecisionSequence.Stepped)
+    ]
+    assert steps == [
+        (1, "start"),
+        (2, "decisions"),
+        (3, "decisions"),
+        (4, "configuration"),
+        (5, "decisions"),
+    ]
+    assert app.workspace("w").sequence == 5
+
+
+# -- workspace names ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 129, "a\nb", "tab\there"])
+def test_a_workspace_name_that_cannot_be_is_refused(app: Leadkey, name: str) -> None:
+    with pytest.raises(ConfigurationError, match="a workspace name must be"):
+        app.create_workspace(name)
