@@ -1,0 +1,386 @@
+"""What an auditor reads in the projections' reports, pinned where no other test did.
+
+What-if: the ids of its leads are those the store would derive in the generation the
+what-if world is in; a recorded key is reused only when it tells what preparing the
+payload again would (the drop reason included); a switch keeps its identifier to the
+end; the rebuilds listed are the what-if's own; a lead split over three what-if leads
+(or three merged into one) is named once each; and the JSON of a report, key by key.
+Replay: its JSON with a divergence, and a replay up to position 0.  Log positions up
+to 2**63 - 1.  Reading the log in bulk raises the garbage collector's threshold, and
+restores it when the last reader leaves.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from leadkey.adapters.application import Leadkey
+from leadkey.domain.decisions import Decision, MatchConfig
+from leadkey.domain.decisions import decide as real_decide
+from leadkey.domain.lead import DECISION_EVENTS, Lead, lead_id
+from leadkey.domain.workspace import workspace_id
+from leadkey.projections import audit
+from leadkey.projections.audit import MAX_POSITION, PositionError, check_position, replay
+from leadkey.projections.identifier_index import (
+    BULK_GC_THRESHOLD,
+    fewer_collections,
+    read_log,
+)
+from leadkey.projections.what_if import Merge, Split, Switch, WhatIfReport, what_if
+
+WS = "w"
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def workspace(**options: Any) -> Leadkey:
+    app = Leadkey("memory:")
+    app.create_workspace(WS, **options)
+    return app
+
+
+def send(
+    app: Leadkey, *, source: dict[str, Any] | None = None, **fields: Any
+) -> tuple[Decision, int]:
+    """Ingest ``{"fields": fields}``; return the decision and its log position."""
+    before = app.recorder.max_notification_id() or 0
+    decision = app.ingest(WS, {"fields": fields}, source=source)
+    [position] = [p for e, p in read_log(app, after=before) if isinstance(e, DECISION_EVENTS)]
+    return decision, position
+
+
+def next_position(app: Leadkey) -> int:
+    return (app.recorder.max_notification_id() or 0) + 1
+
+
+def what_if_lead(key: str, generation: int = 0) -> UUID:
+    """The id the store derives for a lead created with ``key`` in ``generation``."""
+    return lead_id(workspace_id(WS), generation, key)
+
+
+def kinds(report: WhatIfReport) -> dict[int, str]:
+    return {change.position: change.kind for change in report.changes}
+
+
+def round_trip(report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` as the command line prints it and a reader parses it back."""
+    return json.loads(json.dumps(report))
+
+
+# -- what-if: lead ids and generations -----------------------------------------------------
+
+
+def test_what_if_leads_after_a_logged_country_change_get_the_next_generations_ids() -> None:
+    app = workspace(country="IN")
+    send(app, phone="9999999991", email="a@example.com")
+    app.change_country(WS, "US")  # generation 1, in the log and in the what-if
+    _, at_only_email = send(app, email="b@example.com")  # dropped under phone
+    us, _ = send(app, phone="4155550123", email="c@example.com")
+    _, at_other_email = send(app, phone="415 555 0123", email="d@example.com")
+
+    report = what_if(app, WS, Switch(identifier="email"))
+    assert kinds(report) == {at_only_email: "dropped->created", at_other_email: "updated->created"}
+    created = {change.position: change.hypothetical_lead for change in report.changes}
+    assert created == {
+        at_only_email: what_if_lead("b@example.com", 1),
+        at_other_email: what_if_lead("d@example.com", 1),
+    }
+    assert report.new_leads == (what_if_lead("b@example.com", 1),)
+    leads = (what_if_lead("c@example.com", 1), what_if_lead("d@example.com", 1))
+    assert report.splits == (Split(us.lead_id, leads, 0),)
+    [rebuild] = report.rebuilds  # the country change, under email
+    assert (rebuild.identifier, rebuild.generation) == ("email", 1)
+
+
+# -- what-if: recorded keys are reused only when they tell the same ------------------------
+
+
+@pytest.mark.parametrize(
+    ("identifier", "reason"),
+    [("customer_id", "identifier_empty"), ("email", "identifier_unusable")],
+)
+def test_a_value_without_a_key_is_dropped_for_the_reason_preparing_it_again_gives(
+    identifier: str, reason: str
+) -> None:
+    """A blank text value and an invalid email were stored (or rejected) on a phone lead;
+    under that identifier the payload is dropped as a store matching on it would."""
+    app = workspace(fields={"customer_id": "text"})
+    fields = {"phone": "9999999991", "customer_id": "  ", "email": "bad@"}
+    created, at_created = send(app, **fields)
+    _, at_updated = send(app, **fields)
+    assert created.applied["customer_id"] == "  " and "email" in created.rejected
+
+    report = what_if(app, WS, Switch(identifier=identifier))
+    assert kinds(report) == {at_created: "created->dropped", at_updated: "updated->dropped"}
+    assert [change.reason for change in report.changes] == [reason, reason]
+    assert report.not_created == (created.lead_id,)
+
+    other = Leadkey("memory:")  # the reason a store matching on that field records
+    other.create_workspace(WS, identifier=identifier, fields={"customer_id": "text"})
+    assert other.ingest(WS, {"fields": fields}).reason == reason
+
+
+# -- what-if: a switch keeps its identifier to the end -------------------------------------
+
+
+def test_a_switched_identifier_stays_when_the_log_later_changes_it() -> None:
+    app = workspace(fields={"customer_id": "text"})
+    first, _ = send(app, phone="9999999991", email="a@example.com", customer_id="C-0")
+    app.change_identifier(WS, "customer_id")
+    by_email, at = send(app, customer_id="C-1", email="A@example.com")
+    assert by_email.lead_id != first.lead_id  # a new customer id: a new lead in the log
+
+    report = what_if(app, WS, Switch(identifier="email"))
+    assert kinds(report) == {at: "created->updated"}
+    [change] = report.changes
+    email_lead = what_if_lead("a@example.com")
+    assert change.hypothetical_lead == email_lead and change.hypothetical_key == "a@example.com"
+    assert change.counterpart == first.lead_id
+    assert report.rebuilds == ()  # the log's change to customer_id is not applied
+    assert report.merges == (Merge(email_lead, (first.lead_id, by_email.lead_id)),)
+
+
+# -- what-if: the rebuilds listed are the what-if's own ------------------------------------
+
+
+def test_changes_the_log_made_before_a_later_switch_are_not_what_if_rebuilds() -> None:
+    app = workspace(country="IN")
+    send(app, phone="9999999991", email="a@example.com")
+    app.change_country(WS, "US")
+    send(app, phone="4155550123", email="b@example.com")
+    switch_at = next_position(app)
+    _, at = send(app, phone="4155550123", email="c@example.com")
+
+    report = what_if(app, WS, Switch(identifier="email", position=switch_at))
+    [rebuild] = report.rebuilds
+    assert (rebuild.identifier, rebuild.generation, rebuild.leads) == ("email", 2, 2)
+    assert kinds(report) == {at: "updated->created"}
+    assert (report.actual_leads, report.leads) == (2, 3)
+    assert what_if(app, WS, []).rebuilds == ()  # the log alone: no what-if rebuild
+
+
+# -- what-if: three what-if leads for one actual lead, three actual leads for one ----------
+
+
+def test_a_lead_split_over_three_leads_names_each_once_and_can_become_unreachable() -> None:
+    app = workspace(fields={"customer_id": "text"})
+    phone = "9999999991"
+    created, _ = send(app, phone=phone, email="a@example.com")
+    for email in ("b@example.com", "c@example.com", "A@example.com"):
+        send(app, phone=phone, email=email)
+    leads = tuple(what_if_lead(f"{x}@example.com") for x in "abc")
+
+    report = what_if(app, WS, Switch(identifier="email"))
+    assert report.splits == (Split(created.lead_id, leads, 0),)
+    assert report.unreachable == ()
+
+    # then customer_id, which none of them has: no what-if lead can be matched any more
+    later = Switch(identifier="customer_id", position=next_position(app))
+    report = what_if(app, WS, [Switch(identifier="email"), later])
+    assert report.splits == (Split(created.lead_id, leads, 0),)
+    assert report.unreachable == (created.lead_id,)
+    assert report.rebuilds[-1].unreachable == leads
+
+
+def test_three_leads_merged_into_one_are_named_once_each() -> None:
+    app = workspace()
+    actual = [
+        send(app, phone=phone, email="Shared@example.com")[0].lead_id
+        for phone in ("9999999991", "9999999992", "9999999993", "9999999991")
+    ]
+    assert len(set(actual)) == 3
+    report = what_if(app, WS, Switch(identifier="email"))
+    assert report.merges == (Merge(what_if_lead("shared@example.com"), tuple(actual[:3])),)
+    assert report.summary()["leads_merged"] == 3
+
+
+# -- what-if: the JSON of a report ---------------------------------------------------------
+
+
+def test_a_what_if_report_as_json_names_every_change_merge_and_split() -> None:
+    app = workspace()
+    asha, _ = send(app, phone="9999999991", email="asha@example.com", source={"line": 1})
+    other, at_merged = send(app, phone="9999999992", email="ASHA@example.com", source={"line": 2})
+    _, at_split = send(app, phone="9999999991", email="b@example.com", source={"line": 3})
+    _, at_dropped = send(app, phone="09999999991", source={"line": 4})
+    a, b = what_if_lead("asha@example.com"), what_if_lead("b@example.com")
+
+    report = what_if(app, WS, Switch(identifier="email"))
+    as_dict = report.as_dict()
+    assert round_trip(as_dict) == as_dict
+    assert as_dict == {
+        "workspace": WS,
+        "switches": [{"identifier": "email", "country": None, "position": 0}],
+        "position": app.recorder.max_notification_id(),
+        "identical": False,
+        "summary": {
+            "payloads": 4,
+            "decisions_changed": 3,
+            "keys_changed": 0,
+            "changed": {"created->updated": 1, "updated->created": 1, "updated->dropped": 1},
+            "actual_leads": 2,
+            "what_if_leads": 2,
+            "merges": 1,
+            "leads_merged": 2,
+            "splits": 1,
+            "unreachable": 0,
+            "not_created": 0,
+            "new_leads": 0,
+        },
+        "rebuilds": [],
+        "changes": [
+            {
+                "position": at_merged,
+                "source": {"line": 2},
+                "change": "created->updated",
+                "actual": {"decision": "created", "lead_id": str(other.lead_id)},
+                "what_if": {
+                    "decision": "updated",
+                    "lead_id": str(a),
+                    "key": "asha@example.com",
+                    "reason": None,
+                    "counterpart": str(asha.lead_id),
+                },
+            },
+            {
+                "position": at_split,
+                "source": {"line": 3},
+                "change": "updated->created",
+                "actual": {"decision": "updated", "lead_id": str(asha.lead_id)},
+                "what_if": {
+                    "decision": "created",
+                    "lead_id": str(b),
+                    "key": "b@example.com",
+                    "reason": None,
+                    "counterpart": str(asha.lead_id),
+                },
+            },
+            {
+                "position": at_dropped,
+                "source": {"line": 4},
+                "change": "updated->dropped",
+                "actual": {"decision": "updated", "lead_id": str(asha.lead_id)},
+                "what_if": {
+                    "decision": "dropped",
+                    "lead_id": None,
+                    "key": None,
+                    "reason": "identifier_missing",
+                    "counterpart": None,
+                },
+            },
+        ],
+        "merges": [{"lead_id": str(a), "actual_leads": [str(asha.lead_id), str(other.lead_id)]}],
+        "splits": [
+            {"actual_lead": str(asha.lead_id), "lead_ids": [str(a), str(b)], "payloads_dropped": 1}
+        ],
+        "unreachable": [],
+        "not_created": [],
+        "new_leads": [],
+    }
+
+
+# -- replay: the JSON of a report, and a replay before any event ---------------------------
+
+ELSEWHERE = UUID("00000000-0000-4000-8000-000000000042")
+
+
+def test_a_replay_report_as_json_names_what_diverges(
+    app: Leadkey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.create_workspace(WS)
+    created = app.ingest(WS, {"fields": {"phone": "9999999991", "name": "A"}})
+    app.ingest(WS, {"fields": {"phone": "09999999991", "name": "B"}})
+    [at_update] = [p for e, p in read_log(app) if isinstance(e, Lead.LeadFieldsUpdated)]
+
+    def decide(config: MatchConfig | None, payload: str, lookup: Any) -> Decision:
+        """Decides as leadkey does, except that the update goes elsewhere, ignoring more."""
+        decision = real_decide(config, payload, lookup)
+        if '"B"' not in payload:
+            return decision
+        return replace(decision, lead_id=ELSEWHERE, ignored={"rating": "not a field"})
+
+    monkeypatch.setattr(audit, "decide", decide)
+    as_dict = replay(app, WS).as_dict()
+    assert round_trip(as_dict) == as_dict
+    assert as_dict == {
+        "workspace": WS,
+        "position": app.recorder.max_notification_id(),
+        "decisions": {"created": 1, "updated": 1},
+        "verified": False,
+        "exact": False,
+        "divergence_kinds": {"log": 1},
+        "divergences": [
+            {
+                "position": at_update,
+                "kind": "log",
+                "differences": {
+                    "lead_id": {"recorded": str(created.lead_id), "replayed": str(ELSEWHERE)},
+                    "ignored": {"recorded": [], "replayed": [["rating", "not a field"]]},
+                },
+                "cause": "the log does not re-derive this decision",
+            }
+        ],
+    }
+
+
+def test_replaying_up_to_position_zero_decides_nothing(app: Leadkey) -> None:
+    app.create_workspace(WS)
+    app.ingest(WS, {"fields": {"phone": "9999999991"}})
+    report = replay(app, WS, until=0)
+    assert (report.position, report.decisions, report.divergences) == (0, {}, ())
+    assert report.exact and report.verified
+
+
+# -- log positions -------------------------------------------------------------------------
+
+
+def test_the_last_log_position_is_two_to_the_sixty_three_minus_one() -> None:
+    assert MAX_POSITION == 9223372036854775807
+    assert check_position(9223372036854775807) == 9223372036854775807
+    with pytest.raises(PositionError, match="out of range: log positions are 0 to 9223"):
+        check_position(9223372036854775808)
+
+
+# -- reading the log in bulk: fewer garbage collections ------------------------------------
+
+
+@pytest.fixture
+def default_threshold() -> Iterator[tuple[int, ...]]:
+    """The collector at its usual threshold for the test, as it was after it."""
+    saved = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield gc.get_threshold()
+    gc.set_threshold(*saved)
+
+
+def raised() -> bool:
+    return gc.get_threshold()[0] >= BULK_GC_THRESHOLD
+
+
+def test_fewer_collections_while_any_reader_is_inside(default_threshold: tuple[int, ...]) -> None:
+    with fewer_collections():
+        assert raised()
+        with fewer_collections():
+            assert raised()
+        assert raised()  # the outer reader is still reading
+    assert gc.get_threshold() == default_threshold
+
+
+def test_fewer_collections_while_the_log_streams(
+    app: Leadkey, default_threshold: tuple[int, ...]
+) -> None:
+    app.create_workspace(WS)
+    app.ingest(WS, {"fields": {"phone": "9999999991"}})
+    seen = 0
+    for _ in read_log(app):
+        assert raised()
+        seen += 1
+    assert seen == app.recorder.max_notification_id()
+    assert gc.get_threshold() == default_threshold
