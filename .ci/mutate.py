@@ -324,7 +324,13 @@ def make_copy(where: Path) -> None:
 
 
 def _env(copy: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(copy / "src"), "PYTHONHASHSEED": "0"}
+    """The copy's code first on the path, and the plugin that empties memos per test."""
+    path = os.pathsep.join([str(copy / "src"), str(ROOT / ".ci")])
+    return {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": "0"}
+
+
+#: pytest's options for every run: quiet, no cache, seeded, memos emptied per test.
+PYTEST = ["-q", "-p", "no:cacheprovider", "-p", "cold_memos", "--no-header", "--hypothesis-seed=0"]
 
 
 def coverage_map(work: Path) -> dict[str, dict[str, list[str]]]:
@@ -335,21 +341,9 @@ def coverage_map(work: Path) -> dict[str, dict[str, list[str]]]:
     copy = work / "copy-0"
     make_copy(copy)
     print("measuring which tests reach which lines (runs the whole suite once)...", flush=True)
+    measure = [f"--cov={copy / 'src' / 'leadkey'}", "--cov-context=test", "--cov-report="]
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--no-header",
-            "--hypothesis-seed=0",
-            f"--cov={copy / 'src' / 'leadkey'}",
-            "--cov-context=test",
-            "--cov-report=",
-            "tests",
-        ],
+        [sys.executable, "-m", "pytest", *PYTEST, *measure, "tests"],
         cwd=copy,
         env={**_env(copy), "COVERAGE_FILE": str(work / ".coverage")},
         check=True,
@@ -396,18 +390,7 @@ def run_mutant(mutant: Mutant, tests: list[str], copy: Path, timeout: float) -> 
     target.write_text(mutant.apply(original), encoding="utf-8")
     try:
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-x",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "--no-header",
-                "--hypothesis-seed=0",
-                *tests,
-            ],
+            [sys.executable, "-m", "pytest", "-x", *PYTEST, *tests],
             cwd=copy,
             env=_env(copy),
             capture_output=True,

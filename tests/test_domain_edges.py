@@ -13,9 +13,16 @@ from leadkey.domain import normalization
 from leadkey.domain.decisions import DropReason, Outcome, identifier_value, normalize_ahead
 from leadkey.domain.field_types import FieldRejected, FieldType, coerce
 from leadkey.domain.lead import DroppedPayload
-from leadkey.domain.payload import MAX_NUMBER_CHARS, PayloadRefused, dumps, parse
+from leadkey.domain.payload import (
+    MAX_NUMBER_CHARS,
+    TOO_LARGE,
+    PayloadRefused,
+    dumps,
+    parse,
+    record_text,
+)
 from leadkey.domain.sequence import DecisionSequence
-from leadkey.domain.workspace import ConfigurationError, workspace_id
+from leadkey.domain.workspace import ConfigurationError, Workspace, workspace_id
 from leadkey.projections.identifier_index import read_log
 
 PHONE = "9811200977"
@@ -159,3 +166,59 @@ def test_every_batch_and_configuration_change_takes_the_next_step(app: Leadkey) 
 def test_a_workspace_name_that_cannot_be_is_refused(app: Leadkey, name: str) -> None:
     with pytest.raises(ConfigurationError, match="a workspace name must be"):
         app.create_workspace(name)
+
+
+# -- the JSON writer, the recorded text and the types named in messages -------------------
+
+
+def test_a_value_shared_twice_is_written_twice_not_refused_as_circular() -> None:
+    shared = [1, {"a": "é"}]
+    value = {"x": shared, "y": shared, "big": 10**5000}  # past json.dumps: written by leadkey
+    assert dumps(value).startswith('{"x": [1, {"a": "é"}], "y": [1, {"a": "é"}], "big": 1000')
+
+
+def test_a_payload_object_is_recorded_as_utf8_json(app: Leadkey) -> None:
+    app.create_workspace("w")
+    decision = app.ingest("w", {"fields": {"phone": PHONE, "name": "José"}})
+    assert decision.payload == '{"fields": {"phone": "9811200977", "name": "José"}}'
+
+
+def test_a_large_text_with_unpaired_surrogates_is_recorded_by_size() -> None:
+    recorded = record_text("\ud800" * 400_000)  # 3 bytes each
+    assert recorded.startswith(f"{TOO_LARGE}1200000 bytes, sha256 ")
+
+
+def test_an_escaped_unpaired_surrogate_in_an_array_drops_the_payload(app: Leadkey) -> None:
+    payload = '{"fields": {"phone": "9811200977"}, "actions": [["\\udc00"]]}'
+    assert app.ingest(_config(app).name, payload).reason is DropReason.PAYLOAD_MALFORMED
+
+
+def test_a_value_of_no_json_type_is_named_by_its_python_type() -> None:
+    with pytest.raises(normalization.UnusableValue, match=r"must be a JSON string, not bytes$"):
+        normalization.phone_key(b"9811200977", "IN")
+
+
+def test_an_email_with_a_control_character_says_so() -> None:
+    with pytest.raises(normalization.UnusableValue) as caught:
+        normalization.email_key("a\x1f@example.com")
+    assert caught.value.reason == "not a valid email address: contains a control character U+001F"
+
+
+# -- workspaces: defaults and the standard fields ------------------------------------------------
+
+
+def test_a_workspace_created_without_settings_matches_on_phone_in_utc() -> None:
+    workspace = Workspace.create("plain")
+    assert (workspace.identifier, workspace.timezone, workspace.country) == ("phone", "UTC", "IN")
+
+
+def test_a_standard_field_may_be_named_with_its_own_type_only(app: Leadkey) -> None:
+    app.create_workspace("w", fields={"phone": "phone", "n": "number"})
+    with pytest.raises(ConfigurationError, match="'email' is a standard email field"):
+        app.create_workspace("v", fields={"email": "text"})
+
+
+def test_the_decision_sequence_of_a_workspace_keeps_its_id() -> None:
+    """Stores already hold it: the id is part of the stored format."""
+    sequence = DecisionSequence.create_id(workspace_id("acme"))
+    assert str(sequence) == "7f572865-c9ee-5ad0-a0bd-3c0a9e2594de"

@@ -304,7 +304,9 @@ def test_a_replay_report_as_json_names_what_diverges(
         decision = real_decide(config, payload, lookup)
         if '"B"' not in payload:
             return decision
-        return replace(decision, lead_id=ELSEWHERE, ignored={"rating": "not a field"})
+        return replace(
+            decision, lead_id=ELSEWHERE, rejected={"x": "why"}, ignored={"rating": "not a field"}
+        )
 
     monkeypatch.setattr(audit, "decide", decide)
     as_dict = replay(app, WS).as_dict()
@@ -322,6 +324,7 @@ def test_a_replay_report_as_json_names_what_diverges(
                 "kind": "log",
                 "differences": {
                     "lead_id": {"recorded": str(created.lead_id), "replayed": str(ELSEWHERE)},
+                    "rejected": {"recorded": {}, "replayed": {"x": "why"}},
                     "ignored": {"recorded": [], "replayed": [["rating", "not a field"]]},
                 },
                 "cause": "the log does not re-derive this decision",
@@ -362,6 +365,27 @@ def default_threshold() -> Iterator[tuple[int, ...]]:
 
 def raised() -> bool:
     return gc.get_threshold()[0] >= BULK_GC_THRESHOLD
+
+
+def test_fewer_collections_puts_back_the_threshold_it_found() -> None:
+    """Whatever threshold a service chose, not the one of when leadkey was imported."""
+    saved = gc.get_threshold()
+    gc.set_threshold(1234, 11, 12)
+    try:
+        with fewer_collections():
+            assert raised()
+        assert gc.get_threshold() == (1234, 11, 12)
+    finally:
+        gc.set_threshold(*saved)
+
+
+def test_replay_reports_its_progress_every_hundred_events(app: Leadkey) -> None:
+    app.create_workspace(WS)
+    list(app.ingest_many(WS, [{"fields": {"phone": f"98112{n:05d}"}} for n in range(150)]))
+    positions: list[int] = []
+    replay(app, WS, progress=positions.append)
+    events = [p for _, p in read_log(app)]
+    assert positions == events[::100]
 
 
 def test_fewer_collections_while_any_reader_is_inside(default_threshold: tuple[int, ...]) -> None:
