@@ -174,10 +174,10 @@ def _phone_result(value: str, region: str) -> tuple[str | None, str | None]:
         return _e164(number), None
     if own is not None:
         return own, None
-    for rest in _international_readings(digits, plan):
-        number = _parse("+" + rest, None)
-        if number is not None and phonenumbers.is_valid_number(number):
-            return _e164(number), None
+    rest = _international_reading(digits, plan)
+    number = None if rest is None else _parse("+" + rest, None)
+    if number is not None and phonenumbers.is_valid_number(number):
+        return _e164(number), None
     return None, f"not a valid phone number for default country {region}"
 
 
@@ -189,7 +189,6 @@ class _Plan:
     trunk: str  # the trunk (national) prefix, "" if none
     longest: int  # digits of its longest fixed-line or mobile number (0: unknown)
     shortest: int  # digits of its shortest mobile number: a second number has as many
-    international: re.Pattern[str] | None  # its own international prefix
     general: re.Pattern[str] | None  # the pattern every national number matches
     leading: tuple[re.Pattern[str], ...]  # how its numbers start (per number format)
 
@@ -210,9 +209,6 @@ def _plan(region: str) -> _Plan:
         trunk=metadata.national_prefix or "",
         longest=max(lengths(metadata.fixed_line, metadata.mobile)),
         shortest=min(lengths(metadata.mobile)),
-        international=re.compile(metadata.international_prefix)
-        if metadata.international_prefix
-        else None,
         general=re.compile(general.national_number_pattern)
         if general.national_number_pattern
         else None,
@@ -238,24 +234,20 @@ def _own_country_reading(digits: str, plan: _Plan) -> str | None:
     return _e164(number)
 
 
-def _international_readings(digits: str, plan: _Plan) -> list[str]:
-    """The digits to try as ``+digits`` when no reading in the default country is valid.
-
-    Empty when the digits could be a national number of the default country (they are
-    then unusable, not foreign): only the default country's own international prefix,
-    more digits than its fixed-line and mobile numbers have (after a trunk prefix), or
-    a leading ``00`` / ``011`` where its national numbers cannot start so (``00`` in the
-    US, ``011`` in DE; not ``011`` in IN, which is Delhi) make them international.
+def _international_reading(digits: str, plan: _Plan) -> str | None:
+    """The digits to read as ``+digits`` when no reading in the default country is valid,
+    or None where they could be a national number of the default country (they are then
+    unusable, not foreign): only more digits than its fixed-line and mobile numbers have
+    (after a trunk prefix), or a leading ``00`` / ``011`` where its national numbers
+    cannot start so (``00`` in the US, ``011`` in DE; not ``011`` in IN, which is Delhi),
+    make them international.  (The country's own international prefix is read by
+    ``phonenumbers`` already, in the default country.)
     """
-    readings = []
-    own = plan.international.match(digits) if plan.international is not None else None
-    if own is not None and own.end() > 0:
-        readings.append(digits[own.end() :])
     prefix = next((p for p in _IDD_PREFIXES if digits.startswith(p)), "")
     national = digits[len(plan.trunk) :] if plan.trunk and digits.startswith(plan.trunk) else digits
     if len(national) > plan.longest or (prefix and not _may_be_national(national, plan)):
-        readings.append(digits[len(prefix) :])
-    return list(dict.fromkeys(readings))
+        return digits[len(prefix) :]
+    return None
 
 
 def _may_be_national(national: str, plan: _Plan) -> bool:
