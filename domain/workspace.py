@@ -53,7 +53,7 @@ def check_workspace_name(name: str) -> str:
         raise ConfigurationError(
             f"a workspace name must be 1 to {MAX_NAME_LENGTH} characters, not only whitespace"
         )
-    if not name.isprintable() or not _is_unicode(name):
+    if not name.isprintable():  # unpaired surrogates (not Unicode text) are not printable
         raise ConfigurationError("a workspace name must be printable Unicode text")
     return name
 
@@ -169,14 +169,6 @@ WORKSPACE_EVENTS = (
     Workspace.IdentifierChanged,
     Workspace.DefaultCountryChanged,
 )
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _check_identifier(fields: dict[str, str], field: str) -> None:

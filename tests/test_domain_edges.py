@@ -222,3 +222,34 @@ def test_the_decision_sequence_of_a_workspace_keeps_its_id() -> None:
     """Stores already hold it: the id is part of the stored format."""
     sequence = DecisionSequence.create_id(workspace_id("acme"))
     assert str(sequence) == "7f572865-c9ee-5ad0-a0bd-3c0a9e2594de"
+
+
+# -- more edges a mutation run found untested ------------------------------------------------
+
+
+def test_a_payload_of_exactly_one_mebibyte_is_read_and_one_byte_more_is_not(app: Leadkey) -> None:
+    app.create_workspace("w")
+    base = json.dumps({"fields": {"phone": PHONE, "name": ""}})
+    fits = base.replace('"name": ""', '"name": "' + "x" * (1_048_576 - len(base)) + '"')
+    assert app.ingest("w", fits).outcome is Outcome.CREATED
+    too_large = fits.replace('"x', '"xx', 1)
+    assert app.ingest("w", too_large).reason is DropReason.PAYLOAD_TOO_LARGE
+
+
+def test_a_full_width_plus_starts_an_international_number() -> None:
+    assert normalization.phone_key("＋91 98112 00977", "US") == "+919811200977"
+
+
+def test_a_huge_negative_integer_is_written_with_its_sign() -> None:
+    assert dumps([-(10**5000)]).startswith("[-1000")
+
+
+def test_an_email_longer_than_254_characters_says_so() -> None:
+    with pytest.raises(normalization.UnusableValue) as caught:
+        normalization.email_key("a" * 250 + "@example.com")
+    assert caught.value.reason == "not a valid email address: longer than 254 characters"
+
+
+def test_a_workspace_name_with_an_unpaired_surrogate_is_refused(app: Leadkey) -> None:
+    with pytest.raises(ConfigurationError, match="printable Unicode text"):
+        app.create_workspace("shop\ud800")
