@@ -116,18 +116,8 @@ class _Finder(ast.NodeVisitor):
         text = ast.unparse(new)
         if node is not new and isinstance(node, ast.BoolOp | ast.Compare | ast.BinOp):
             text = f"({text})"
-        self.found.append(
-            Mutant(
-                self.module,
-                ".".join(self.scope) or "<module>",
-                operator,
-                node.lineno,
-                node.lineno,
-                original,
-                text,
-                node.col_offset,
-                node.end_col_offset,
-            )
+        self._add(
+            operator, node.lineno, node.lineno, original, text, node.col_offset, node.end_col_offset
         )
 
     def _remove(self, node: ast.stmt, operator: str) -> None:
@@ -136,17 +126,15 @@ class _Finder(ast.NodeVisitor):
         original = "".join(self.lines[node.lineno - 1 : node.end_lineno])
         if self.lines[node.lineno - 1][: node.col_offset].strip():
             return  # shares its line with something else
-        self.found.append(
-            Mutant(
-                self.module,
-                ".".join(self.scope) or "<module>",
-                operator,
-                node.lineno,
-                node.end_lineno,
-                original,
-                " " * node.col_offset + "pass\n",
-            )
+        self._add(
+            operator, node.lineno, node.end_lineno, original, " " * node.col_offset + "pass\n"
         )
+
+    def _add(
+        self, operator: str, first: int, last: int, original: str, text: str, *span: int
+    ) -> None:
+        scope = ".".join(self.scope) or "<module>"
+        self.found.append(Mutant(self.module, scope, operator, first, last, original, text, *span))
 
     # -- where to look (not in annotations, decorators or docstrings) ----------------
 

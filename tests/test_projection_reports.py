@@ -20,12 +20,12 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from test_what_if import WS, email_lead, kinds, next_position, send, workspace
 
 from leadkey.adapters.application import Leadkey
 from leadkey.domain.decisions import Decision, MatchConfig
 from leadkey.domain.decisions import decide as real_decide
-from leadkey.domain.lead import DECISION_EVENTS, Lead, lead_id
-from leadkey.domain.workspace import workspace_id
+from leadkey.domain.lead import Lead
 from leadkey.projections import audit
 from leadkey.projections.audit import MAX_POSITION, PositionError, check_position, replay
 from leadkey.projections.identifier_index import (
@@ -33,40 +33,9 @@ from leadkey.projections.identifier_index import (
     fewer_collections,
     read_log,
 )
-from leadkey.projections.what_if import Merge, Split, Switch, WhatIfReport, what_if
-
-WS = "w"
+from leadkey.projections.what_if import Merge, Split, Switch, what_if
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def workspace(**options: Any) -> Leadkey:
-    app = Leadkey("memory:")
-    app.create_workspace(WS, **options)
-    return app
-
-
-def send(
-    app: Leadkey, *, source: dict[str, Any] | None = None, **fields: Any
-) -> tuple[Decision, int]:
-    """Ingest ``{"fields": fields}``; return the decision and its log position."""
-    before = app.recorder.max_notification_id() or 0
-    decision = app.ingest(WS, {"fields": fields}, source=source)
-    [position] = [p for e, p in read_log(app, after=before) if isinstance(e, DECISION_EVENTS)]
-    return decision, position
-
-
-def next_position(app: Leadkey) -> int:
-    return (app.recorder.max_notification_id() or 0) + 1
-
-
-def what_if_lead(key: str, generation: int = 0) -> UUID:
-    """The id the store derives for a lead created with ``key`` in ``generation``."""
-    return lead_id(workspace_id(WS), generation, key)
-
-
-def kinds(report: WhatIfReport) -> dict[int, str]:
-    return {change.position: change.kind for change in report.changes}
 
 
 def round_trip(report: dict[str, Any]) -> dict[str, Any]:
@@ -89,11 +58,11 @@ def test_what_if_leads_after_a_logged_country_change_get_the_next_generations_id
     assert kinds(report) == {at_only_email: "dropped->created", at_other_email: "updated->created"}
     created = {change.position: change.hypothetical_lead for change in report.changes}
     assert created == {
-        at_only_email: what_if_lead("b@example.com", 1),
-        at_other_email: what_if_lead("d@example.com", 1),
+        at_only_email: email_lead("b@example.com", 1),
+        at_other_email: email_lead("d@example.com", 1),
     }
-    assert report.new_leads == (what_if_lead("b@example.com", 1),)
-    leads = (what_if_lead("c@example.com", 1), what_if_lead("d@example.com", 1))
+    assert report.new_leads == (email_lead("b@example.com", 1),)
+    leads = (email_lead("c@example.com", 1), email_lead("d@example.com", 1))
     assert report.splits == (Split(us.lead_id, leads, 0),)
     [rebuild] = report.rebuilds  # the country change, under email
     assert (rebuild.identifier, rebuild.generation) == ("email", 1)
@@ -140,11 +109,11 @@ def test_a_switched_identifier_stays_when_the_log_later_changes_it() -> None:
     report = what_if(app, WS, Switch(identifier="email"))
     assert kinds(report) == {at: "created->updated"}
     [change] = report.changes
-    email_lead = what_if_lead("a@example.com")
-    assert change.hypothetical_lead == email_lead and change.hypothetical_key == "a@example.com"
+    merged = email_lead("a@example.com")
+    assert change.hypothetical_lead == merged and change.hypothetical_key == "a@example.com"
     assert change.counterpart == first.lead_id
     assert report.rebuilds == ()  # the log's change to customer_id is not applied
-    assert report.merges == (Merge(email_lead, (first.lead_id, by_email.lead_id)),)
+    assert report.merges == (Merge(merged, (first.lead_id, by_email.lead_id)),)
 
 
 # -- what-if: the rebuilds listed are the what-if's own ------------------------------------
@@ -175,7 +144,7 @@ def test_a_lead_split_over_three_leads_names_each_once_and_can_become_unreachabl
     created, _ = send(app, phone=phone, email="a@example.com")
     for email in ("b@example.com", "c@example.com", "A@example.com"):
         send(app, phone=phone, email=email)
-    leads = tuple(what_if_lead(f"{x}@example.com") for x in "abc")
+    leads = tuple(email_lead(f"{x}@example.com") for x in "abc")
 
     report = what_if(app, WS, Switch(identifier="email"))
     assert report.splits == (Split(created.lead_id, leads, 0),)
@@ -197,7 +166,7 @@ def test_three_leads_merged_into_one_are_named_once_each() -> None:
     ]
     assert len(set(actual)) == 3
     report = what_if(app, WS, Switch(identifier="email"))
-    assert report.merges == (Merge(what_if_lead("shared@example.com"), tuple(actual[:3])),)
+    assert report.merges == (Merge(email_lead("shared@example.com"), tuple(actual[:3])),)
     assert report.summary()["leads_merged"] == 3
 
 
@@ -210,7 +179,7 @@ def test_a_what_if_report_as_json_names_every_change_merge_and_split() -> None:
     other, at_merged = send(app, phone="9999999992", email="ASHA@example.com", source={"line": 2})
     _, at_split = send(app, phone="9999999991", email="b@example.com", source={"line": 3})
     _, at_dropped = send(app, phone="09999999991", source={"line": 4})
-    a, b = what_if_lead("asha@example.com"), what_if_lead("b@example.com")
+    a, b = email_lead("asha@example.com"), email_lead("b@example.com")
 
     report = what_if(app, WS, Switch(identifier="email"))
     as_dict = report.as_dict()
