@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -12,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from leadkey.domain.decisions import (
     Decision,
@@ -37,14 +38,17 @@ from leadkey.domain.workspace import (
 from leadkey.projections.audit import check_position
 from leadkey.projections.identifier_index import (
     IdentifierIndexProjection,
-    IndexView,
     RebuildReport,
     WorkspaceIndex,
     index_at,
 )
 
+from .durable_index import DurableIndex, is_indexed
+from .indexes import LeadIndex, MemoryIndex, StoredIndex, WorkspaceInfo
 from .preparers import Preparers, Wire, from_wire
 from .stores import event_positions, store_env
+
+logger = logging.getLogger("leadkey")
 
 #: How many times a batch is re-decided after another writer got in first.
 MAX_ATTEMPTS = 200
@@ -171,11 +175,50 @@ class Leadkey(Application):
         read_only: bool = False,
     ) -> None:
         """``read_only`` opens a SQLite file read-only (for reads: a read-only file or
-        folder works, and a missing file is not created); recording then fails."""
+        folder works, and a missing file is not created); recording then fails.
+
+        On SQLite and PostgreSQL the identifier index is kept in the store with the
+        events (see ``durable_index``).  Opening checks it: one that cannot be trusted is
+        rebuilt from the log, and why is logged and kept in :attr:`index_repairs`; one
+        behind the log catches up.  Read-only, such an index is not repaired: the index
+        is then built in memory from the log.
+        """
         super().__init__(env={**store_env(store, read_only=read_only), **(env or {})})
-        #: Caught up with the log on first use, so audit reads start without it.
-        self.index = IdentifierIndexProjection(IndexView())
+        #: What opening found wrong with the stored index (it was rebuilt, or bypassed).
+        self.index_repairs: list[str] = []
         self._lock = RLock()
+        self._memory = MemoryIndex(self)
+        self.leads: LeadIndex = self._memory
+        if is_indexed(self.recorder):
+            self._open_stored_index(read_only)
+
+    def _open_stored_index(self, read_only: bool) -> None:
+        durable = DurableIndex(self)
+        try:
+            problem = durable.problem()
+        except PersistenceError as error:  # read-only, on a store of an earlier leadkey
+            problem = f"cannot be read ({error})"
+        if read_only:
+            if problem is None and durable.position() == (self.recorder.max_notification_id() or 0):
+                self.leads = StoredIndex(durable)
+            else:
+                why = problem or "is behind the log"
+                self.index_repairs.append(f"the stored index {why}: read from the log instead")
+            return
+        durable.start()
+        if problem is not None:
+            note = f"the stored index {problem}: rebuilt from the log"
+            logger.warning("%s", note)
+            self.index_repairs.append(note)
+            durable.rebuild()
+        else:
+            durable.catch_up()
+        self.leads = StoredIndex(durable)
+
+    @property
+    def index(self) -> IdentifierIndexProjection:
+        """The identifier index built in this process's memory (caught up on use)."""
+        return self._memory.projection
 
     # -- workspaces ---------------------------------------------------------------
 
@@ -187,7 +230,7 @@ class Leadkey(Application):
         identifier: str = "phone",
         timezone: str = "UTC",
         fields: Mapping[str, str] | None = None,
-    ) -> WorkspaceIndex:
+    ) -> WorkspaceInfo:
         """Create a workspace; raise ``ConfigurationError`` if it is invalid or exists."""
         workspace = Workspace.create(
             name,
@@ -197,19 +240,21 @@ class Leadkey(Application):
             fields=dict(fields or {}),
         )
         started = DecisionSequence(workspace_id=workspace.id)
-        with self._lock:
-            try:
-                self._save_and_index([*workspace.collect_events(), *started.collect_events()])
-            except IntegrityError:
-                self.index.catch_up(self)
-                raise ConfigurationError(f"workspace {name!r} already exists") from None
-            return self._workspace_index(name)
+        try:
+            self.leads.put([*workspace.collect_events(), *started.collect_events()])
+        except IntegrityError:
+            raise ConfigurationError(f"workspace {name!r} already exists") from None
+        return self.workspace_info(name)
+
+    def workspace_info(self, name: str) -> WorkspaceInfo:
+        """The workspace's configuration and counts of leads; raise ``UnknownWorkspace``.
+        Its cost does not grow with the log (on SQLite and PostgreSQL)."""
+        return self.leads.info(self._state(name))
 
     def workspace(self, name: str) -> WorkspaceIndex:
-        """The workspace's configuration and index; raise ``UnknownWorkspace``."""
-        with self._lock:
-            self.index.catch_up(self)
-            return self._workspace_index(name)
+        """The workspace's whole index (every lead's version and keys, read into memory);
+        raise ``UnknownWorkspace``."""
+        return self.leads.load(self._state(name))
 
     def check_workspace(self, name: str) -> None:
         """Raise ``UnknownWorkspace`` unless ``name`` exists (reads no index: cheap)."""
@@ -237,30 +282,28 @@ class Leadkey(Application):
         return self._reconfigure(workspace, lambda ws: ws.change_country(country), dry_run)
 
     def _reconfigure(self, workspace: str, command: Any, dry_run: bool) -> RebuildReport:
-        with self._lock:
-            if dry_run:
-                self.index.catch_up(self)
-                aggregate = self._load(workspace)
-                command(aggregate)
-                index = self._workspace_index(workspace)
-                return index.plan(aggregate.identifier, aggregate.generation)[1]
+        if dry_run:
+            state = self._state(workspace)
+            aggregate = self._load(workspace)
+            command(aggregate)
+        else:
             self._command(workspace, command)
-            return self._workspace_index(workspace).report
+            state = self._state(workspace)
+            aggregate = state.config
+        return self.leads.plan(state, aggregate.identifier, aggregate.generation)
 
     def _command(self, workspace: str, command: Any) -> None:
-        with self._lock:
-            for attempt in range(MAX_ATTEMPTS):
-                self.index.catch_up(self)
-                aggregate = self._load(workspace)
-                command(aggregate)
-                sequence = self._workspace_index(workspace).sequence
-                step = DecisionSequence.step(aggregate.id, sequence, "configuration")
-                try:
-                    self._save_and_index([*aggregate.collect_events(), step])
-                    return
-                except IntegrityError:
-                    _pause(attempt)
-            raise ConcurrencyError(f"workspace {workspace!r} kept changing under this command")
+        for attempt in range(MAX_ATTEMPTS):
+            sequence = self._state(workspace).sequence
+            aggregate = self._load(workspace)
+            command(aggregate)
+            step = DecisionSequence.step(aggregate.id, sequence, "configuration")
+            try:
+                self.leads.put([*aggregate.collect_events(), step])
+                return
+            except IntegrityError:
+                _pause(attempt)
+        raise ConcurrencyError(f"workspace {workspace!r} kept changing under this command")
 
     def _load(self, workspace: str) -> Workspace:
         try:
@@ -268,11 +311,12 @@ class Leadkey(Application):
         except AggregateNotFoundError:
             raise UnknownWorkspace(workspace) from None
 
-    def _workspace_index(self, name: str) -> WorkspaceIndex:
-        index = self.index.view.workspace(name)
-        if index is None:
+    def _state(self, name: str) -> Any:
+        _check_name(name)
+        state = self.leads.state(name)
+        if state is None:
             raise UnknownWorkspace(name)
-        return index
+        return state
 
     # -- ingest -------------------------------------------------------------------
 
@@ -314,10 +358,8 @@ class Leadkey(Application):
                 yield from self._ingest_batch(workspace, submissions, texts, prepared)
 
     def _config(self, workspace: str) -> MatchConfig | None:
-        with self._lock:
-            self.index.catch_up(self)
-            index = self.index.view.workspace(workspace)
-            return index.config if index else None
+        state = self.leads.state(workspace)
+        return state.config if state else None
 
     def _ingest_batch(
         self,
@@ -329,14 +371,16 @@ class Leadkey(Application):
         ready: tuple[MatchConfig | None, list[Prepared]] | None = None
         with self._lock:
             for attempt in range(MAX_ATTEMPTS):
-                self.index.catch_up(self)
-                index = self.index.view.workspace(workspace)
-                config = index.config if index else None
+                state = self.leads.state(workspace)
+                config = state.config if state else None
                 if ready is None or ready[0] != config:
                     ready = config, _ready(config, texts, prepared)
+                index = None
+                if state is not None:
+                    index = self.leads.matches(state, [p.key for p in ready[1] if p.key])
                 decisions, events = self._conclude(workspace, index, submissions, ready[1])
                 try:
-                    self._save_and_index(events)
+                    self.leads.put(events)
                 except IntegrityError:
                     _pause(attempt)  # another writer got in first: re-decide from the log
                     continue
@@ -346,12 +390,14 @@ class Leadkey(Application):
     def _conclude(
         self,
         workspace: str,
-        index: WorkspaceIndex | None,
+        index: Any,
         submissions: Sequence[Submission],
         ready: Sequence[Prepared],
     ) -> tuple[list[Decision], list[Any]]:
-        """Match prepared payloads against the index (and earlier payloads of the batch)
-        and build their events, plus the batch's step of the decision sequence."""
+        """Match prepared payloads against the index (``config``, ``sequence``,
+        ``lookup(key)`` and ``versions`` of the leads found, or None: no workspace) and
+        earlier payloads of the batch, and build their events, plus the batch's step of
+        the decision sequence."""
         config = index.config if index else None
         created: dict[str, UUID] = {}
         versions: dict[UUID, int] = {}
@@ -397,17 +443,6 @@ class Leadkey(Application):
             )
         return decisions, events
 
-    def _save_and_index(self, events: Sequence[Any]) -> list[Recording]:
-        """Record events atomically, then bring the index up to date with them."""
-        recordings = self.events.put(events)
-        position = self.index.position(self)
-        ids = [r.notification.id for r in recordings]
-        if ids and ids[0] == position + 1 and ids[-1] - ids[0] == len(ids) - 1:
-            self.index.process(((r.domain_event, r.notification.id) for r in recordings), self)
-        else:
-            self.index.catch_up(self)
-        return recordings
-
     # -- reads --------------------------------------------------------------------
 
     def lookup(self, workspace: str, value: Any, *, at: int | None = None) -> LeadView | None:
@@ -428,25 +463,25 @@ class Leadkey(Application):
         if at is not None:
             check_position(at)
         _check_name(workspace)
-        with self._lock:
-            if at is None:
-                index = self.workspace(workspace)
-            else:
-                index = index_at(self, at).view.workspace(workspace)
-                if index is None:
-                    self.check_workspace(workspace)  # never created: UnknownWorkspace
-                    created = self.event_positions(workspace_id(workspace)).get(1)
-                    raise WorkspaceNotCreatedYet(workspace, at, created)
-            config = index.config
-            try:
-                key = identifier_key(config.identifier_type, value, config.country)
-            except UnusableValue as error:
-                raise UnusableLookup(error, config, at) from error
-            found = index.lookup(key)
-            version = index.versions.get(found) if found else None
+        if at is None:
+            state = self._state(workspace)
+        else:
+            state = index_at(self, at).view.workspace(workspace)
+            if state is None:
+                self.check_workspace(workspace)  # never created: UnknownWorkspace
+                created = self.event_positions(workspace_id(workspace)).get(1)
+                raise WorkspaceNotCreatedYet(workspace, at, created)
+        config = state.config
+        try:
+            key = identifier_key(config.identifier_type, value, config.country)
+        except UnusableValue as error:
+            raise UnusableLookup(error, config, at) from error
+        index = state if at is not None else self.leads.matches(state, [key])
+        found = index.lookup(key)
         lead = None
         if found is not None:
-            aggregate = self.repository.get(found, version=version if at is not None else None)
+            version = index.versions[found] if at is not None else None
+            aggregate = self.repository.get(found, version=version)
             lead = LeadView(
                 lead_id=found, key=key, fields=dict(aggregate.fields), version=aggregate.version
             )

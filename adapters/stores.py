@@ -16,6 +16,9 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from leadkey.projections.identifier_index import read_log
 
 DEFAULT_STORE = "sqlite:///leadkey.db"
+#: The recorders that keep the identifier index with the events (see ``durable_index``).
+SQLITE_RECORDER = "leadkey.adapters.durable_index:IndexedSQLiteRecorder"
+POSTGRES_RECORDER = "leadkey.adapters.postgres_index:IndexedPostgresRecorder"
 
 
 class StoreError(ValueError):
@@ -49,6 +52,7 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "10",
+            "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER,
         }
     parts = urlsplit(url)
     if parts.scheme in ("postgresql", "postgres"):
@@ -62,6 +66,7 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER,
         }
     raise StoreError(
         f"unknown store {url!r}: use memory:, sqlite:///file.db or postgresql://host/db"
@@ -111,6 +116,7 @@ def _sqlite_read_only(url: str, path: str) -> dict[str, str]:
         "SQLITE_DBNAME": uri,
         "SQLITE_LOCK_TIMEOUT": "10",
         "CREATE_TABLE": "false",
+        "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER,
     }
 
 

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadkey.adapters.application import Leadkey
+from leadkey.adapters.durable_index import Matches
 from leadkey.adapters.stores import StoreError, store_env
 from leadkey.domain.decisions import Decision, Outcome
 from leadkey.domain.lead import Lead
@@ -89,21 +90,28 @@ def test_sqlite_restart_gives_the_same_decisions(tmp_path: Path, stream: list, c
 def test_a_stale_writer_is_refused_by_the_store_and_re_decides(sqlite_url: str) -> None:
     writer_a, writer_b = Leadkey(sqlite_url), Leadkey(sqlite_url)
     writer_a.create_workspace("w")
-    writer_b.workspace("w")  # B has caught up with the workspace, not with what A does next
+    stale = writer_b.leads.state("w")  # what B read before A's lead was recorded
     created = writer_a.ingest("w", {"fields": {"phone": "9999999999", "name": "from A"}})
 
-    stale_catch_up = writer_b.index.catch_up
+    fresh_state, fresh_matches = writer_b.leads.state, writer_b.leads.matches
     calls = Counter()
 
-    def skip_first(*args: Any, **kwargs: Any) -> int:
-        calls["catch_up"] += 1
-        if calls["catch_up"] == 1:
-            return writer_b.index.position(writer_b)  # pretend the log has nothing new
-        return stale_catch_up(*args, **kwargs)
+    def stale_first(name: str) -> Any:
+        calls["state"] += 1
+        return stale if calls["state"] == 1 else fresh_state(name)
 
-    writer_b.index.catch_up = skip_first  # type: ignore[method-assign]
+    def nothing_first(state: Any, keys: Any) -> Any:
+        calls["matches"] += 1
+        return (
+            Matches(state.config, state.sequence, {}, {})
+            if calls["matches"] == 1
+            else (fresh_matches(state, keys))
+        )
+
+    writer_b.leads.state = stale_first  # type: ignore[method-assign]
+    writer_b.leads.matches = nothing_first  # type: ignore[method-assign]
     decision = writer_b.ingest("w", {"fields": {"phone": "+919999999999", "name": "from B"}})
-    assert calls["catch_up"] >= 2  # the store refused the duplicate; B re-decided
+    assert calls["state"] >= 2  # the store refused the duplicate; B re-decided
     assert decision.outcome is Outcome.UPDATED
     assert decision.lead_id == created.lead_id
     creations = [e for e, _ in read_log(writer_a) if isinstance(e, Lead.LeadCreated)]

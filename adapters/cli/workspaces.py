@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from leadkey.domain.field_types import STANDARD_FIELDS
-from leadkey.projections.identifier_index import WorkspaceIndex
+from leadkey.adapters.indexes import WorkspaceInfo
 
 from .base import (
     CliError,
@@ -22,8 +22,8 @@ from .base import (
 )
 
 
-def _workspace_dict(index: WorkspaceIndex) -> dict[str, Any]:
-    config = index.config
+def _workspace_dict(info: WorkspaceInfo) -> dict[str, Any]:
+    config = info.config
     return {
         "workspace": config.name,
         "workspace_id": str(config.workspace_id),
@@ -33,8 +33,8 @@ def _workspace_dict(index: WorkspaceIndex) -> dict[str, Any]:
         "identifier_type": str(config.identifier_type),
         "generation": config.generation,
         "fields": {api: str(t) for api, t in config.fields.items()},
-        "leads": len(index.versions),
-        "indexed": len(index.index),
+        "leads": info.leads,
+        "indexed": info.indexed,
     }
 
 
@@ -134,7 +134,7 @@ def workspace_create(
 @click.pass_context
 def workspace_show(ctx: click.Context, workspace: str, as_json: bool) -> None:
     """Show a workspace's fields, identifier, country, generation and lead count."""
-    data = _workspace_dict(open_app(ctx, read_only=True).workspace(workspace))
+    data = _workspace_dict(open_app(ctx, read_only=True).workspace_info(workspace))
     if as_json:
         echo_json(data)
     else:

@@ -1,0 +1,685 @@
+"""The identifier index kept in the store, beside the events, in the same transactions.
+
+Four tables hold what the in-memory :class:`~leadkey.projections.identifier_index.IndexView`
+holds, fed by the same projection from the same events:
+
+- ``leadkey_index_workspaces``: each workspace's configuration and decision-sequence
+  version; ``leadkey_index_fields``: its fields;
+- ``leadkey_index_leads``: each lead's workspace, creation position and version;
+- ``leadkey_index_keys``: each lead's key for every identifier-type field (the
+  candidates a switch of identifier indexes by).
+
+The index under the identifier in force is not stored apart: a key matches the
+earliest-created lead whose key for the identifier field it is, which is what the
+in-memory index holds (rebuilt in creation order at a switch, added to only by
+creations).  So a switch changes one row, whatever the number of leads.
+
+eventsourcing's tracking table records the log position the tables reflect, and
+``leadkey_index_meta`` the table format and an *anchor*: the position, id, version and
+a digest of the event there, so that tables from another store, or ahead of a log
+restored from a backup, are found (see :meth:`DurableIndex.problem`).  Every event
+leadkey records goes through :class:`IndexedSQLiteRecorder` or
+:class:`IndexedPostgresRecorder`, which write the index changes and the tracking
+position in the transaction of the events, after checking that the tables were at the
+log position just before them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent, Tracking
+from eventsourcing.sqlite import SQLiteProcessRecorder
+
+from leadkey.domain.decisions import MatchConfig
+from leadkey.domain.field_types import FieldType
+from leadkey.projections.identifier_index import (
+    Collision,
+    IdentifierIndexProjection,
+    RebuildReport,
+    WorkspaceIndex,
+)
+
+#: The layout of the tables below and what they hold; tables of another format are rebuilt.
+FORMAT = 1
+#: The upstream application whose log the tables track (eventsourcing's tracking table).
+TRACKED = "leadkey"
+#: Events applied per transaction when the tables catch up with the log.
+CATCH_UP_PAGE = 5000
+
+_TABLES = {
+    "meta": "leadkey_index_meta",
+    "workspaces": "leadkey_index_workspaces",
+    "fields": "leadkey_index_fields",
+    "leads": "leadkey_index_leads",
+    "keys": "leadkey_index_keys",
+}
+
+
+#: Called by the recorder with its cursor, the stored events and their log positions.
+Writer = Callable[[Any, Sequence[StoredEvent], Sequence[int]], None]
+
+
+class IndexBehind(IntegrityError):
+    """The stored index is not at the log position just before the events being recorded
+    (another program wrote to the log): catch it up, then decide again."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceState:
+    """A workspace's configuration and decision-sequence version, as stored."""
+
+    config: MatchConfig
+    sequence: int
+
+
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """The leads a batch's keys match under the identifier in force, with their versions."""
+
+    config: MatchConfig
+    sequence: int
+    leads: dict[str, UUID]
+    versions: dict[UUID, int]
+
+    def lookup(self, key: str) -> UUID | None:
+        return self.leads.get(key)
+
+
+class Dialect:
+    """How SQL differs between SQLite and PostgreSQL, for the statements here."""
+
+    uuid_type = "BLOB"
+    placeholder = "?"
+
+    def __init__(self, schema: str | None = None) -> None:
+        prefix = "" if schema is None else '"' + schema.replace('"', '""') + '".'
+        self.tables = {name: prefix + table for name, table in _TABLES.items()}
+
+    def sql(self, statement: str) -> str:
+        """``statement`` with ``{table}`` names filled in and this dialect's placeholders."""
+        text = statement.format(**self.tables)
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+    def uuid(self, value: UUID) -> Any:
+        return value.bytes
+
+    def from_uuid(self, value: Any) -> UUID:
+        return UUID(bytes=bytes(value))
+
+    def in_list(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """An ``IN (...)`` operand for ``values`` and its parameters."""
+        return "(" + ",".join("?" * len(values)) + ")", list(values)
+
+    def create_statements(self) -> list[str]:
+        u = self.uuid_type
+        return [
+            self.sql(statement)
+            for statement in (
+                "CREATE TABLE IF NOT EXISTS {meta} ("
+                "name TEXT PRIMARY KEY, format INTEGER NOT NULL, anchor TEXT NOT NULL)",
+                f"CREATE TABLE IF NOT EXISTS {{workspaces}} (workspace_id {u} PRIMARY KEY, "
+                "name TEXT NOT NULL UNIQUE, identifier TEXT NOT NULL, country TEXT NOT NULL, "
+                "timezone TEXT NOT NULL, generation INTEGER NOT NULL, sequence INTEGER NOT NULL, "
+                "leads BIGINT NOT NULL, indexed BIGINT NOT NULL)",
+                f"CREATE TABLE IF NOT EXISTS {{fields}} (workspace_id {u} NOT NULL, "
+                "api_name TEXT NOT NULL, field_type TEXT NOT NULL, ordinal INTEGER NOT NULL, "
+                "PRIMARY KEY (workspace_id, api_name))",
+                f"CREATE TABLE IF NOT EXISTS {{leads}} (lead_id {u} PRIMARY KEY, "
+                f"workspace_id {u} NOT NULL, created BIGINT NOT NULL, version INTEGER NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS leadkey_index_leads_by_workspace "
+                "ON {leads} (workspace_id, created)",
+                f"CREATE TABLE IF NOT EXISTS {{keys}} (workspace_id {u} NOT NULL, "
+                f"field TEXT NOT NULL, lead_id {u} NOT NULL, key TEXT NOT NULL, "
+                "created BIGINT NOT NULL, PRIMARY KEY (workspace_id, field, lead_id))",
+                "CREATE INDEX IF NOT EXISTS leadkey_index_keys_by_key "
+                "ON {keys} (workspace_id, field, key, created)",
+            )
+        ]
+
+
+class PostgresDialect(Dialect):
+    uuid_type = "UUID"
+    placeholder = "%s"
+
+    def uuid(self, value: UUID) -> Any:
+        return value
+
+    def from_uuid(self, value: Any) -> UUID:
+        return value if isinstance(value, UUID) else UUID(str(value))
+
+    def in_list(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return "(SELECT unnest(?))", [list(values)]
+
+
+def anchor(position: int, originator_id: Any, version: int, state: bytes) -> str:
+    """What identifies the event at ``position`` of one log: its id, version and digest."""
+    digest = hashlib.sha256(bytes(state)).hexdigest()[:32]
+    return f"{position}:{UUID(str(originator_id)).hex}:{version}:{digest}"
+
+
+class IndexChanges:
+    """The rows a run of events changes, gathered by :class:`IdentifierIndexProjection`
+    (it has the command methods of ``IndexView``) and written by :meth:`write`."""
+
+    def __init__(self) -> None:
+        #: Configuration statements and runs of lead rows, in log order.
+        self.steps: list[tuple[str, list[Any]] | _Rows] = []
+        self.sequences: dict[UUID, int] = {}
+        self.last: Tracking | None = None
+
+    # -- the view's commands (see IndexView) -------------------------------------------
+
+    def skip(self, tracking: Tracking) -> None:
+        self.last = tracking
+
+    def workspace_created(self, config: MatchConfig, tracking: Tracking) -> None:
+        self.last = tracking
+        ws = config.workspace_id
+        self.steps.append(
+            (
+                "INSERT INTO {workspaces} (workspace_id, name, identifier, country, timezone, "
+                "generation, sequence, leads, indexed) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0)",
+                [ws, config.name, config.identifier, config.country, config.timezone, 0],
+            )
+        )
+        for ordinal, (api_name, field_type) in enumerate(config.fields.items()):
+            self.steps.append(
+                (
+                    "INSERT INTO {fields} (workspace_id, api_name, field_type, ordinal) "
+                    "VALUES (?, ?, ?, ?)",
+                    [ws, api_name, str(field_type), ordinal],
+                )
+            )
+
+    def workspace_changed(
+        self, workspace: UUID, changes: dict[str, Any], tracking: Tracking
+    ) -> None:
+        self.last = tracking
+        if "api_name" in changes:
+            self.steps.append(
+                (
+                    "INSERT INTO {fields} (workspace_id, api_name, field_type, ordinal) "
+                    "SELECT ?, ?, ?, count(*) FROM {fields} WHERE workspace_id = ?",
+                    [workspace, changes["api_name"], changes["field_type"], workspace],
+                )
+            )
+        elif "identifier" in changes:  # the index is now the new field's keys
+            self.steps.append(
+                (
+                    "UPDATE {workspaces} SET identifier = ?, generation = ?, indexed = "
+                    "(SELECT count(DISTINCT key) FROM {keys} WHERE workspace_id = ? AND field = ?) "
+                    "WHERE workspace_id = ?",
+                    [
+                        changes["identifier"],
+                        changes["generation"],
+                        workspace,
+                        changes["identifier"],
+                        workspace,
+                    ],
+                )
+            )
+        else:
+            self.steps.append(
+                (
+                    "UPDATE {workspaces} SET country = ?, generation = ? WHERE workspace_id = ?",
+                    [changes["country"], changes["generation"], workspace],
+                )
+            )
+
+    def lead_recorded(
+        self,
+        workspace: UUID,
+        lead: UUID,
+        version: int,
+        keys: dict[str, str | None],
+        key: str | None,
+        tracking: Tracking,
+    ) -> None:
+        self.last = tracking
+        rows = self.steps[-1] if self.steps and isinstance(self.steps[-1], _Rows) else None
+        if rows is None:
+            rows = _Rows()
+            self.steps.append(rows)
+        rows.add(workspace, lead, version, keys, key, tracking.notification_id)
+
+    def sequence_stepped(self, workspace: UUID, version: int, tracking: Tracking) -> None:
+        self.last = tracking
+        self.sequences[workspace] = version
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write(self, cursor: Any, dialect: Dialect) -> None:
+        """Execute the gathered changes with ``cursor`` (in the caller's transaction),
+        in log order; the sequence versions last."""
+        for step in self.steps:
+            if isinstance(step, _Rows):
+                step.write(cursor, dialect)
+            else:
+                statement, params = step
+                cursor.execute(dialect.sql(statement), [_param(p, dialect.uuid) for p in params])
+        if self.sequences:
+            u = dialect.uuid
+            cursor.executemany(
+                dialect.sql("UPDATE {workspaces} SET sequence = ? WHERE workspace_id = ?"),
+                [(v, u(ws)) for ws, v in self.sequences.items()],
+            )
+
+
+class _Rows:
+    """Lead rows of a run of decisions: each lead's last version and each key's last value."""
+
+    def __init__(self) -> None:
+        self.new_leads: dict[UUID, list[Any]] = {}  # lead -> [workspace, created, version]
+        self.versions: dict[UUID, int] = {}  # lead created before -> its new version
+        self.keys: dict[tuple[UUID, str, UUID], str | None] = {}  # None: removed
+        self.created: dict[UUID, list[int]] = {}  # workspace -> [leads, keys indexed]
+
+    def add(
+        self,
+        workspace: UUID,
+        lead: UUID,
+        version: int,
+        keys: dict[str, str | None],
+        key: str | None,
+        position: int,
+    ) -> None:
+        if version == 1:
+            self.new_leads[lead] = [workspace, position, 1]
+            counts = self.created.setdefault(workspace, [0, 0])
+            counts[0] += 1
+            counts[1] += key is not None
+        elif lead in self.new_leads:
+            self.new_leads[lead][2] = version
+        else:
+            self.versions[lead] = version
+        for field, value in keys.items():
+            self.keys[workspace, field, lead] = value
+
+    def write(self, cursor: Any, dialect: Dialect) -> None:
+        u = dialect.uuid
+        if self.new_leads:
+            cursor.executemany(
+                dialect.sql(
+                    "INSERT INTO {leads} (lead_id, workspace_id, created, version) "
+                    "VALUES (?, ?, ?, ?)"
+                ),
+                [(u(lead), u(ws), at, v) for lead, (ws, at, v) in self.new_leads.items()],
+            )
+        if self.versions:
+            cursor.executemany(
+                dialect.sql("UPDATE {leads} SET version = ? WHERE lead_id = ?"),
+                [(v, u(lead)) for lead, v in self.versions.items()],
+            )
+        upserts = [(u(ws), f, k, u(lead)) for (ws, f, lead), k in self.keys.items() if k]
+        if upserts:
+            cursor.executemany(
+                dialect.sql(
+                    "INSERT INTO {keys} (workspace_id, field, key, lead_id, created) "
+                    "SELECT ?, ?, ?, lead_id, created FROM {leads} WHERE lead_id = ? "
+                    "ON CONFLICT (workspace_id, field, lead_id) DO UPDATE SET key = excluded.key"
+                ),
+                upserts,
+            )
+        removed = [(u(ws), f, u(lead)) for (ws, f, lead), k in self.keys.items() if k is None]
+        if removed:
+            cursor.executemany(
+                dialect.sql(
+                    "DELETE FROM {keys} WHERE workspace_id = ? AND field = ? AND lead_id = ?"
+                ),
+                removed,
+            )
+        if self.created:
+            cursor.executemany(
+                dialect.sql(
+                    "UPDATE {workspaces} SET leads = leads + ?, indexed = indexed + ? "
+                    "WHERE workspace_id = ?"
+                ),
+                [(leads, indexed, u(ws)) for ws, (leads, indexed) in self.created.items()],
+            )
+
+
+def _param(value: Any, uuid: Callable[[UUID], Any]) -> Any:
+    return uuid(value) if isinstance(value, UUID) else value
+
+
+class DurableIndex:
+    """The stored index of one application's store: its checks, catch-up and reads."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.recorder: Any = app.recorder
+        self.dialect: Dialect = self.recorder.dialect
+
+    # -- position and checks ---------------------------------------------------------------
+
+    def _transaction(self, *, commit: bool) -> Any:
+        return self.recorder.datastore.transaction(commit=commit)
+
+    def _execute(self, cursor: Any, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        cursor.execute(self.dialect.sql(statement), list(params))
+        return list(cursor.fetchall())
+
+    def position(self) -> int:
+        """The log position the stored index reflects (0: none)."""
+        with self._transaction(commit=False) as cursor:
+            return self.recorder._max_tracking_id(TRACKED, cursor) or 0
+
+    def problem(self) -> str | None:
+        """Why the stored index cannot be trusted (None if it can): tables of another
+        format, an anchor that disagrees with the tracking position, a position past the
+        end of the log, or another event at that position than the one it was built with.
+        It may still be behind the log: :meth:`catch_up` brings it up to date."""
+        with self._transaction(commit=False) as cursor:
+            rows = self._execute(cursor, "SELECT format, anchor FROM {meta}")
+            tracked = self.recorder._max_tracking_id(TRACKED, cursor) or 0
+        if tracked == 0 and self._holds_rows():
+            return "is damaged: it holds rows but no position"
+        if not rows:
+            return None if tracked == 0 else "has no record of its format"
+        stored_format, stored_anchor = rows[0]["format"], rows[0]["anchor"]
+        if stored_format != FORMAT:
+            return f"was written in format {stored_format} (this leadkey writes format {FORMAT})"
+        if tracked == 0:
+            return None if stored_anchor == "" else "is damaged: it has an anchor but no position"
+        if stored_anchor.split(":", 1)[0] != str(tracked):
+            return f"is damaged: its anchor is not for its position {tracked}"
+        found = self.recorder.select_notifications(start=tracked, limit=1, stop=tracked)
+        if not found or found[0].id != tracked:
+            last = self.recorder.max_notification_id() or 0
+            return (
+                f"is ahead of the log: it reflects position {tracked}, the log ends at {last} "
+                "(were the events restored from a backup?)"
+            )
+        n = found[0]
+        if anchor(n.id, n.originator_id, n.originator_version, n.state) != stored_anchor:
+            return (
+                f"was built from another log: the event at position {tracked} is not the one "
+                "it was built with"
+            )
+        return None
+
+    def _holds_rows(self) -> bool:
+        with self._transaction(commit=False) as cursor:
+            return any(
+                self._execute(cursor, f"SELECT 1 AS one FROM {{{table}}} LIMIT 1")
+                for table in ("workspaces", "fields", "leads", "keys")
+            )
+
+    def start(self) -> None:
+        """Record the format of new (empty) tables (nothing if recorded already)."""
+        with self._transaction(commit=True) as cursor:
+            cursor.execute(
+                self.dialect.sql(
+                    "INSERT INTO {meta} (name, format, anchor) VALUES ('identifier_index', ?, '') "
+                    "ON CONFLICT (name) DO NOTHING"
+                ),
+                [FORMAT],
+            )
+
+    def catch_up(self) -> int:
+        """Apply the log after the stored position to the tables, a page per transaction;
+        return the position reached."""
+        while True:
+            with self._transaction(commit=False) as cursor:
+                tracked = self.recorder._max_tracking_id(TRACKED, cursor) or 0
+                rows = self._execute(cursor, "SELECT anchor FROM {meta}")
+            notifications = self.recorder.select_notifications(
+                start=tracked, limit=CATCH_UP_PAGE, inclusive_of_start=False
+            )
+            if not notifications:
+                return tracked
+            changes = IndexChanges()
+            projection = IdentifierIndexProjection(changes)  # type: ignore[arg-type]
+            for n in notifications:
+                projection.process_event(
+                    self.app.mapper.to_domain_event(n), Tracking(TRACKED, n.id)
+                )
+            last = notifications[-1]
+            new_anchor = anchor(last.id, last.originator_id, last.originator_version, last.state)
+            try:
+                with self._transaction(commit=True) as cursor:
+                    self.recorder.lock_log(cursor)
+                    moved = self._execute(  # first: SQLite's write lock, before any read
+                        cursor,
+                        "UPDATE {meta} SET anchor = ? WHERE anchor = ? RETURNING name",
+                        [new_anchor, rows[0]["anchor"]],
+                    )
+                    if not moved:
+                        raise IndexBehind("another process moved the stored index")
+                    changes.write(cursor, self.dialect)
+                    self.recorder._insert_tracking(cursor, Tracking(TRACKED, last.id))
+            except IndexBehind:
+                continue  # another process caught it up meanwhile: start from where it is
+
+    def rebuild(self) -> int:
+        """Empty the tables and build them again from the whole log."""
+        with self._transaction(commit=True) as cursor:
+            self.recorder.lock_log(cursor)
+            for table in ("keys", "leads", "fields", "workspaces"):
+                cursor.execute(self.dialect.sql(f"DELETE FROM {{{table}}}"))
+            cursor.execute(self.dialect.sql("DELETE FROM {meta}"))
+            self.recorder.forget_position(cursor)
+        self.start()
+        return self.catch_up()
+
+    def writer(
+        self, events: Sequence[Any]
+    ) -> Callable[[Any, Sequence[StoredEvent], Sequence[int]], None]:
+        """What the recorder calls, in the transaction that records ``events``, with their
+        stored form and log positions: checks the tables were at the position just before
+        them, then writes their changes, the tracking position and the anchor."""
+
+        def write(cursor: Any, stored: Sequence[StoredEvent], ids: Sequence[int]) -> None:
+            if not ids:
+                return
+            previous = self.recorder.previous_position(cursor, ids[0])
+            tracked = self.recorder._max_tracking_id(TRACKED, cursor) or 0
+            if tracked != previous:
+                raise IndexBehind(
+                    f"the stored index is at position {tracked}, the log at {previous}"
+                )
+            changes = IndexChanges()
+            projection = IdentifierIndexProjection(changes)  # type: ignore[arg-type]
+            for event, position in zip(events, ids, strict=True):
+                projection.process_event(event, Tracking(TRACKED, position))
+            changes.write(cursor, self.dialect)
+            last = stored[-1]
+            cursor.execute(
+                self.dialect.sql("UPDATE {meta} SET anchor = ?"),
+                [anchor(ids[-1], last.originator_id, last.originator_version, last.state)],
+            )
+            self.recorder._insert_tracking(cursor, Tracking(TRACKED, ids[-1]))
+
+        return write
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def state(self, name: str) -> WorkspaceState | None:
+        """The workspace called ``name``: configuration and sequence version (None: none)."""
+        with self._transaction(commit=False) as cursor:
+            rows = self._execute(
+                cursor,
+                "SELECT workspace_id, identifier, country, timezone, generation, sequence "
+                "FROM {workspaces} WHERE name = ?",
+                [name],
+            )
+            if not rows:
+                return None
+            row = rows[0]
+            fields = self._execute(
+                cursor,
+                "SELECT api_name, field_type FROM {fields} WHERE workspace_id = ? ORDER BY ordinal",
+                [row["workspace_id"]],
+            )
+        config = MatchConfig(
+            workspace_id=self.dialect.from_uuid(row["workspace_id"]),
+            name=name,
+            fields={f["api_name"]: FieldType(f["field_type"]) for f in fields},
+            identifier=row["identifier"],
+            country=row["country"],
+            timezone=row["timezone"],
+            generation=row["generation"],
+        )
+        return WorkspaceState(config, row["sequence"])
+
+    def counts(self, workspace: UUID) -> tuple[int, int]:
+        """How many leads the workspace has, and how many keys its index holds."""
+        with self._transaction(commit=False) as cursor:
+            row = self._execute(
+                cursor,
+                "SELECT leads, indexed FROM {workspaces} WHERE workspace_id = ?",
+                [self.dialect.uuid(workspace)],
+            )[0]
+        return row["leads"], row["indexed"]
+
+    def matches(self, state: WorkspaceState, keys: Iterable[str]) -> Matches:
+        """The leads ``keys`` match under the identifier in force in ``state``."""
+        config = state.config
+        wanted = sorted(set(keys))
+        leads: dict[str, UUID] = {}
+        versions: dict[UUID, int] = {}
+        ws = self.dialect.uuid(config.workspace_id)
+        with self._transaction(commit=False) as cursor:
+            for start in range(0, len(wanted), 10_000):
+                operand, params = self.dialect.in_list(wanted[start : start + 10_000])
+                rows = self._execute(
+                    cursor,
+                    "SELECT k.key AS key, k.lead_id AS lead_id, l.version AS version "
+                    "FROM {keys} k JOIN {leads} l ON l.lead_id = k.lead_id "
+                    f"WHERE k.workspace_id = ? AND k.field = ? AND k.key IN {operand} "
+                    "ORDER BY k.created",
+                    [ws, config.identifier, *params],
+                )
+                for row in rows:
+                    if row["key"] not in leads:
+                        lead = self.dialect.from_uuid(row["lead_id"])
+                        leads[row["key"]] = lead
+                        versions[lead] = row["version"]
+        return Matches(config, state.sequence, leads, versions)
+
+    def plan(self, config: MatchConfig, identifier: str, generation: int) -> RebuildReport:
+        """What indexing the workspace's leads by ``identifier`` gives (see
+        ``WorkspaceIndex.plan``), computed in the store."""
+        ws = self.dialect.uuid(config.workspace_id)
+        from_uuid = self.dialect.from_uuid
+        with self._transaction(commit=False) as cursor:
+            unreachable = self._execute(
+                cursor,
+                "SELECT lead_id FROM {leads} l WHERE workspace_id = ? AND NOT EXISTS "
+                "(SELECT 1 FROM {keys} k WHERE k.workspace_id = l.workspace_id "
+                "AND k.field = ? AND k.lead_id = l.lead_id) ORDER BY created",
+                [ws, identifier],
+            )
+            shared = self._execute(
+                cursor,
+                "SELECT key, lead_id FROM {keys} WHERE workspace_id = ? AND field = ? AND key IN "
+                "(SELECT key FROM {keys} WHERE workspace_id = ? AND field = ? "
+                "GROUP BY key HAVING count(*) > 1) ORDER BY created",
+                [ws, identifier, ws, identifier],
+            )
+            totals = self._execute(
+                cursor,
+                "SELECT (SELECT leads FROM {workspaces} WHERE workspace_id = ?) AS leads, "
+                "(SELECT count(DISTINCT key) FROM {keys} WHERE workspace_id = ? AND field = ?) "
+                "AS indexed",
+                [ws, ws, identifier],
+            )[0]
+        winners: dict[str, UUID] = {}
+        losers: dict[str, list[UUID]] = {}
+        for row in shared:
+            lead = from_uuid(row["lead_id"])
+            if row["key"] in winners:
+                losers.setdefault(row["key"], []).append(lead)
+            else:
+                winners[row["key"]] = lead
+        return RebuildReport(
+            workspace=config.name,
+            identifier=identifier,
+            identifier_type=str(config.fields[identifier]),
+            generation=generation,
+            leads=totals["leads"],
+            indexed=totals["indexed"],
+            unreachable=tuple(from_uuid(row["lead_id"]) for row in unreachable),
+            collisions=tuple(
+                Collision(key, winners[key], tuple(others)) for key, others in losers.items()
+            ),
+        )
+
+    def load(self, state: WorkspaceState) -> WorkspaceIndex:
+        """The whole workspace as an in-memory :class:`WorkspaceIndex` (reads every lead)."""
+        config = state.config
+        ws = self.dialect.uuid(config.workspace_id)
+        from_uuid = self.dialect.from_uuid
+        index = WorkspaceIndex(config)
+        with self._transaction(commit=False) as cursor:
+            for row in self._execute(
+                cursor,
+                "SELECT lead_id, version FROM {leads} WHERE workspace_id = ? ORDER BY created",
+                [ws],
+            ):
+                index.versions[from_uuid(row["lead_id"])] = row["version"]
+            for row in self._execute(
+                cursor,
+                "SELECT field, key, lead_id FROM {keys} WHERE workspace_id = ? ORDER BY created",
+                [ws],
+            ):
+                index.candidates.setdefault(row["field"], {})[from_uuid(row["lead_id"])] = row[
+                    "key"
+                ]
+        index.sequence = state.sequence
+        index.index, index.report = index.plan(config.identifier, config.generation)
+        return index
+
+    def names(self) -> list[str]:
+        """The names of every workspace in the stored index, in creation order."""
+        with self._transaction(commit=False) as cursor:
+            rows = self._execute(cursor, "SELECT name FROM {workspaces}")
+        return sorted(row["name"] for row in rows)
+
+
+class IndexedSQLiteRecorder(SQLiteProcessRecorder):
+    """eventsourcing's SQLite recorder, writing the stored index with every insert of
+    events (``insert_events(..., index=DurableIndex.writer(events))``)."""
+
+    dialect = Dialect()
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.dialect.create_statements()]
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        write_index(kwargs, c, stored_events, ids)
+        return ids
+
+    def previous_position(self, c: Any, first: int) -> int:
+        c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name} WHERE rowid < ?", [first])
+        return c.fetchone()[0] or 0
+
+    def lock_log(self, c: Any) -> None:
+        """SQLite: a transaction's first write takes the file's write lock."""
+
+    def forget_position(self, c: Any) -> None:
+        c.execute("DELETE FROM tracking WHERE application_name = ?", [TRACKED])
+
+
+def is_indexed(recorder: Any) -> bool:
+    """Whether ``recorder`` writes the stored index with the events it records."""
+    return callable(getattr(recorder, "lock_log", None))
+
+
+def write_index(
+    kwargs: dict[str, Any], cursor: Any, stored: Sequence[StoredEvent], ids: Sequence[int] | None
+) -> None:
+    """Call the writer passed as ``index=`` to ``insert_events`` (it must be there: events
+    recorded without their index changes would leave the stored index behind)."""
+    write = kwargs.get("index")
+    if write is None:
+        raise ProgrammingError("leadkey's store records events only with their index changes")
+    write(cursor, stored, ids or [])

@@ -1,0 +1,139 @@
+"""Where a ``Leadkey`` application reads its identifier index: in memory or in the store.
+
+Both answer the same questions: a workspace's configuration and sequence version, the
+leads a batch's keys match, the counts ``workspace show`` prints, what a switch of
+identifier would give.  :class:`MemoryIndex` keeps the projection in this process (the
+``memory:`` store, and a read-only process on a store whose stored index is missing,
+damaged or behind); :class:`StoredIndex` reads the tables kept with the events, so a
+process's start and its reads cost the same at any length of the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from threading import RLock
+from typing import Any, Protocol
+
+from eventsourcing.persistence import Recording
+
+from leadkey.domain.decisions import MatchConfig
+from leadkey.projections.identifier_index import (
+    IdentifierIndexProjection,
+    IndexView,
+    RebuildReport,
+    WorkspaceIndex,
+)
+
+from .durable_index import DurableIndex, IndexBehind, Matches, WorkspaceState
+
+#: How many times an insert is retried after another program moved the log under it.
+MAX_CATCH_UPS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceInfo:
+    """A workspace's configuration, how many leads it has and how many its index reaches."""
+
+    config: MatchConfig
+    leads: int
+    indexed: int
+
+
+class State(Protocol):
+    config: MatchConfig
+    sequence: int
+
+
+class LeadIndex(Protocol):
+    """What the application needs from its identifier index."""
+
+    def state(self, name: str) -> State | None: ...
+    def matches(self, state: Any, keys: Iterable[str]) -> Any: ...
+    def info(self, state: Any) -> WorkspaceInfo: ...
+    def plan(self, state: Any, identifier: str, generation: int) -> RebuildReport: ...
+    def load(self, state: Any) -> WorkspaceIndex: ...
+    def put(self, events: Sequence[Any]) -> list[Recording]: ...
+    def catch_up(self) -> None: ...
+
+
+class MemoryIndex:
+    """The identifier index as a projection in this process's memory, caught up from the
+    log on first use and kept up to date with what this process records."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.projection = IdentifierIndexProjection(IndexView())
+        self.lock = RLock()
+
+    def catch_up(self) -> None:
+        with self.lock:
+            self.projection.catch_up(self.app)
+
+    def state(self, name: str) -> WorkspaceIndex | None:
+        self.catch_up()
+        return self.projection.view.workspace(name)
+
+    def matches(self, state: WorkspaceIndex, keys: Iterable[str]) -> WorkspaceIndex:
+        return state
+
+    def info(self, state: WorkspaceIndex) -> WorkspaceInfo:
+        return WorkspaceInfo(state.config, len(state.versions), len(state.index))
+
+    def plan(self, state: WorkspaceIndex, identifier: str, generation: int) -> RebuildReport:
+        return state.plan(identifier, generation)[1]
+
+    def load(self, state: WorkspaceIndex) -> WorkspaceIndex:
+        return state
+
+    def put(self, events: Sequence[Any]) -> list[Recording]:
+        """Record ``events`` atomically, then bring the index up to date with them."""
+        with self.lock:
+            recordings = self.app.events.put(events)
+            projection = self.projection
+            position = projection.position(self.app)
+            ids = [r.notification.id for r in recordings]
+            if ids and ids[0] == position + 1 and ids[-1] - ids[0] == len(ids) - 1:
+                projection.process(
+                    ((r.domain_event, r.notification.id) for r in recordings), self.app
+                )
+            else:
+                projection.catch_up(self.app)
+            return recordings
+
+
+class StoredIndex:
+    """The identifier index in the store's tables (see ``durable_index``)."""
+
+    def __init__(self, durable: DurableIndex) -> None:
+        self.durable = durable
+
+    def catch_up(self) -> None:
+        self.durable.catch_up()
+
+    def state(self, name: str) -> WorkspaceState | None:
+        return self.durable.state(name)
+
+    def matches(self, state: WorkspaceState, keys: Iterable[str]) -> Matches:
+        return self.durable.matches(state, keys)
+
+    def info(self, state: WorkspaceState) -> WorkspaceInfo:
+        return WorkspaceInfo(state.config, *self.durable.counts(state.config.workspace_id))
+
+    def plan(self, state: WorkspaceState, identifier: str, generation: int) -> RebuildReport:
+        return self.durable.plan(state.config, identifier, generation)
+
+    def load(self, state: WorkspaceState) -> WorkspaceIndex:
+        return self.durable.load(state)
+
+    def put(self, events: Sequence[Any]) -> list[Recording]:
+        """Record ``events`` and their index changes in one transaction.  If another
+        program wrote to the log without them, the tables catch up first: its events
+        cannot have been this workspace's (they would have taken the sequence version
+        these events take, and the store would have refused them)."""
+        for _ in range(MAX_CATCH_UPS):
+            try:
+                return self.durable.app.events.put(events, index=self.durable.writer(events))
+            except IndexBehind:
+                self.durable.catch_up()
+        raise IndexBehind("the log kept moving without the stored index")

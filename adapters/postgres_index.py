@@ -1,0 +1,66 @@
+"""The PostgreSQL recorder that writes the stored index (needs the ``postgres`` extra)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresProcessRecorder
+from psycopg.sql import SQL, Identifier
+
+from .durable_index import TRACKED, PostgresDialect, write_index
+
+#: The advisory lock that serializes table creation between processes (any number that
+#: other programs on the database are unlikely to take).
+SETUP_LOCK = 0x6C6561646B6579  # "leadkey"
+
+
+class IndexedPostgresRecorder(PostgresProcessRecorder):
+    """eventsourcing's PostgreSQL recorder, writing the stored index with every insert of
+    events (see ``durable_index``); creates its tables one process at a time."""
+
+    def __init__(self, datastore: Any, *, events_table_name: str = "leadkey_events") -> None:
+        super().__init__(
+            datastore,
+            events_table_name=events_table_name,
+            tracking_table_name=events_table_name.removesuffix("_events") + "_tracking",
+        )
+        self.dialect = PostgresDialect(datastore.schema)
+        self.sql_create_statements.extend(SQL(s) for s in self.dialect.create_statements())  # type: ignore[arg-type]
+        schema = Identifier(datastore.schema)
+        self._events = SQL("{0}.{1}").format(schema, Identifier(events_table_name))
+        self._tracking = SQL("{0}.{1}").format(schema, Identifier(self.tracking_table_name))
+
+    def create_table(self) -> None:
+        """Create the tables, types and functions under a session advisory lock: the
+        library's ``IF NOT EXISTS`` statements are not safe when processes run them at
+        once ("tuple concurrently updated", duplicate ``pg_type`` entries)."""
+        pool = self.datastore.pool
+        with psycopg.connect(pool.conninfo, **pool.kwargs) as connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", [SETUP_LOCK])
+            try:
+                super().create_table()
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", [SETUP_LOCK])
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        write_index(kwargs, curs, stored_events, ids)
+        return ids
+
+    def previous_position(self, c: Any, first: int) -> int:
+        statement = SQL("SELECT MAX(notification_id) AS m FROM {0} WHERE notification_id < %s")
+        c.execute(statement.format(self._events), [first])
+        return c.fetchone()["m"] or 0
+
+    def lock_log(self, c: Any) -> None:
+        """Take the lock writers of events take, so that none writes meanwhile."""
+        self._lock_table(c)
+
+    def forget_position(self, c: Any) -> None:
+        statement = SQL("DELETE FROM {0} WHERE application_name = %s")
+        c.execute(statement.format(self._tracking), [TRACKED])
