@@ -43,7 +43,7 @@ from leadkey.projections.identifier_index import (
     index_at,
 )
 
-from .durable_index import DurableIndex, is_indexed
+from .durable_index import DurableIndex, differences, is_indexed
 from .indexes import LeadIndex, MemoryIndex, StoredIndex, WorkspaceInfo
 from .preparers import Preparers, Wire, from_wire
 from .stores import event_positions, store_env
@@ -302,6 +302,7 @@ class Leadkey(Application):
                 self.leads.put([*aggregate.collect_events(), step])
                 return
             except IntegrityError:
+                self.leads.catch_up()
                 _pause(attempt)
         raise ConcurrencyError(f"workspace {workspace!r} kept changing under this command")
 
@@ -381,8 +382,9 @@ class Leadkey(Application):
                 decisions, events = self._conclude(workspace, index, submissions, ready[1])
                 try:
                     self.leads.put(events)
-                except IntegrityError:
-                    _pause(attempt)  # another writer got in first: re-decide from the log
+                except IntegrityError:  # another writer got in first: re-decide
+                    self.leads.catch_up()  # (the index too, if that writer did not keep it)
+                    _pause(attempt)
                     continue
                 return decisions
         raise ConcurrencyError("a batch kept conflicting with other writers")
@@ -486,6 +488,38 @@ class Leadkey(Application):
                 lead_id=found, key=key, fields=dict(aggregate.fields), version=aggregate.version
             )
         return Lookup(workspace, at, config, key, lead)
+
+    def stored_index_status(self) -> dict[str, Any] | None:
+        """The stored index's position, the log's last position, and why the index
+        cannot be trusted (``problem``, None if it can); None without a stored index."""
+        if not is_indexed(self.recorder):
+            return None
+        durable = DurableIndex(self)
+        return {
+            "position": durable.position(),
+            "log": self.recorder.max_notification_id() or 0,
+            "problem": durable.problem(),
+        }
+
+    def rebuild_stored_index(self) -> int | None:
+        """Build the stored index again from the whole log; its position (None: this
+        store keeps none)."""
+        if not is_indexed(self.recorder):
+            return None
+        durable = DurableIndex(self)
+        position = durable.rebuild()
+        self.leads = StoredIndex(durable)
+        return position
+
+    def stored_index_differences(self, workspace: str) -> tuple[int, list[str]] | None:
+        """Compare the workspace's stored index with one rebuilt from the log at the
+        stored position: that position and the differences (none: equal).  None when
+        this process does not read a stored index (``memory:``, or one it bypassed)."""
+        if not isinstance(self.leads, StoredIndex):
+            return None
+        position, stored, counts = self.leads.durable.snapshot(workspace)
+        rebuilt = index_at(self, position).view.workspace(workspace)
+        return position, differences(stored, counts, rebuilt)
 
     def event_positions(self, aggregate_id: UUID) -> dict[int, int]:
         """The log position of each of an aggregate's events, by version."""

@@ -108,6 +108,10 @@ class Dialect:
     def uuid(self, value: UUID) -> Any:
         return value.bytes
 
+    def snapshot(self, cursor: Any) -> None:
+        """Make the read transaction of ``cursor`` see one state of the store throughout
+        (SQLite's read transactions do)."""
+
     def from_uuid(self, value: Any) -> UUID:
         return UUID(bytes=bytes(value))
 
@@ -153,7 +157,10 @@ class PostgresDialect(Dialect):
         return value if isinstance(value, UUID) else UUID(str(value))
 
     def in_list(self, values: Sequence[Any]) -> tuple[str, list[Any]]:
-        return "(SELECT unnest(?))", [list(values)]
+        return "(SELECT unnest(?::text[]))", [list(values)]
+
+    def snapshot(self, cursor: Any) -> None:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
 def anchor(position: int, originator_id: Any, version: int, state: bytes) -> str:
@@ -502,20 +509,23 @@ class DurableIndex:
     def state(self, name: str) -> WorkspaceState | None:
         """The workspace called ``name``: configuration and sequence version (None: none)."""
         with self._transaction(commit=False) as cursor:
-            rows = self._execute(
-                cursor,
-                "SELECT workspace_id, identifier, country, timezone, generation, sequence "
-                "FROM {workspaces} WHERE name = ?",
-                [name],
-            )
-            if not rows:
-                return None
-            row = rows[0]
-            fields = self._execute(
-                cursor,
-                "SELECT api_name, field_type FROM {fields} WHERE workspace_id = ? ORDER BY ordinal",
-                [row["workspace_id"]],
-            )
+            return self._state(cursor, name)
+
+    def _state(self, cursor: Any, name: str) -> WorkspaceState | None:
+        rows = self._execute(
+            cursor,
+            "SELECT workspace_id, identifier, country, timezone, generation, sequence "
+            "FROM {workspaces} WHERE name = ?",
+            [name],
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        fields = self._execute(
+            cursor,
+            "SELECT api_name, field_type FROM {fields} WHERE workspace_id = ? ORDER BY ordinal",
+            [row["workspace_id"]],
+        )
         config = MatchConfig(
             workspace_id=self.dialect.from_uuid(row["workspace_id"]),
             name=name,
@@ -612,34 +622,88 @@ class DurableIndex:
 
     def load(self, state: WorkspaceState) -> WorkspaceIndex:
         """The whole workspace as an in-memory :class:`WorkspaceIndex` (reads every lead)."""
+        with self._transaction(commit=False) as cursor:
+            return self._load(cursor, state)
+
+    def snapshot(self, name: str) -> tuple[int, WorkspaceIndex | None, tuple[int, int] | None]:
+        """The stored position, the workspace's whole index and its stored counts of
+        leads and indexed keys (None: no such workspace), read as of one moment."""
+        with self._transaction(commit=False) as cursor:
+            self.dialect.snapshot(cursor)
+            position = self.recorder._max_tracking_id(TRACKED, cursor) or 0
+            state = self._state(cursor, name)
+            if state is None:
+                return position, None, None
+            index = self._load(cursor, state)
+            row = self._execute(
+                cursor,
+                "SELECT leads, indexed FROM {workspaces} WHERE name = ?",
+                [name],
+            )[0]
+        return position, index, (row["leads"], row["indexed"])
+
+    def _load(self, cursor: Any, state: WorkspaceState) -> WorkspaceIndex:
         config = state.config
         ws = self.dialect.uuid(config.workspace_id)
         from_uuid = self.dialect.from_uuid
         index = WorkspaceIndex(config)
-        with self._transaction(commit=False) as cursor:
-            for row in self._execute(
-                cursor,
-                "SELECT lead_id, version FROM {leads} WHERE workspace_id = ? ORDER BY created",
-                [ws],
-            ):
-                index.versions[from_uuid(row["lead_id"])] = row["version"]
-            for row in self._execute(
-                cursor,
-                "SELECT field, key, lead_id FROM {keys} WHERE workspace_id = ? ORDER BY created",
-                [ws],
-            ):
-                index.candidates.setdefault(row["field"], {})[from_uuid(row["lead_id"])] = row[
-                    "key"
-                ]
+        for row in self._execute(
+            cursor,
+            "SELECT lead_id, version FROM {leads} WHERE workspace_id = ? ORDER BY created",
+            [ws],
+        ):
+            index.versions[from_uuid(row["lead_id"])] = row["version"]
+        for row in self._execute(
+            cursor,
+            "SELECT field, key, lead_id FROM {keys} WHERE workspace_id = ? ORDER BY created",
+            [ws],
+        ):
+            index.candidates.setdefault(row["field"], {})[from_uuid(row["lead_id"])] = row[
+                "key"
+            ]
         index.sequence = state.sequence
         index.index, index.report = index.plan(config.identifier, config.generation)
         return index
 
-    def names(self) -> list[str]:
-        """The names of every workspace in the stored index, in creation order."""
-        with self._transaction(commit=False) as cursor:
-            rows = self._execute(cursor, "SELECT name FROM {workspaces}")
-        return sorted(row["name"] for row in rows)
+
+def differences(
+    stored: WorkspaceIndex | None, counts: tuple[int, int] | None, rebuilt: WorkspaceIndex | None
+) -> list[str]:
+    """How a stored workspace index (with its stored counts of leads and indexed keys)
+    differs from one rebuilt from the log at the same position: a line per difference."""
+    if stored is None or rebuilt is None:
+        where = "the stored index" if stored is None else "the log"
+        return [] if stored is rebuilt else [f"the workspace is missing from {where}"]
+    found: list[str] = []
+    if stored.config != rebuilt.config:
+        found.append(f"configuration: stored {stored.config}, from the log {rebuilt.config}")
+    if stored.sequence != rebuilt.sequence:
+        found.append(f"sequence version: stored {stored.sequence}, from the log {rebuilt.sequence}")
+    if list(stored.versions) != list(rebuilt.versions):
+        missing = [lead for lead in rebuilt.versions if lead not in stored.versions]
+        extra = [lead for lead in stored.versions if lead not in rebuilt.versions]
+        found.extend(f"lead {lead} is missing from the stored index" for lead in missing)
+        found.extend(f"lead {lead} is not in the log" for lead in extra)
+        if not missing and not extra:
+            found.append("the leads are stored in another order than they were created")
+    for lead, version in rebuilt.versions.items():
+        if stored.versions.get(lead, version) != version:
+            stored_version = stored.versions[lead]
+            found.append(f"lead {lead}: version {stored_version} stored, {version} in the log")
+    for field in sorted(set(stored.candidates) | set(rebuilt.candidates)):
+        ours, theirs = stored.candidates.get(field, {}), rebuilt.candidates.get(field, {})
+        for lead in sorted(set(ours) | set(theirs), key=str):
+            if ours.get(lead) != theirs.get(lead):
+                found.append(
+                    f"lead {lead}, {field!r} key: stored {ours.get(lead)!r}, "
+                    f"from the log {theirs.get(lead)!r}"
+                )
+    if stored.index != rebuilt.index:
+        found.append("the index under the identifier differs")
+    expected = (len(rebuilt.versions), len(rebuilt.index))
+    if counts != expected:
+        found.append(f"counts of leads and indexed keys: stored {counts}, from the log {expected}")
+    return found
 
 
 class IndexedSQLiteRecorder(SQLiteProcessRecorder):

@@ -45,12 +45,17 @@ class IndexedPostgresRecorder(PostgresProcessRecorder):
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", [SETUP_LOCK])
 
-    def _fetch_ids_after_insert_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        write_index(kwargs, curs, stored_events, ids)
-        return ids
+        """Insert the events, then their index changes, in one transaction that any
+        error rolls back (the library's pipelined insert commits what it has when Python
+        code after the insert raises)."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_stored_events(curs, stored_events)  # takes the log's lock
+            ids = self._fetch_ids_after_insert_events(curs, stored_events)
+            write_index(kwargs, curs, stored_events, ids)
+            return ids
 
     def previous_position(self, c: Any, first: int) -> int:
         statement = SQL("SELECT MAX(notification_id) AS m FROM {0} WHERE notification_id < %s")

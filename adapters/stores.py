@@ -7,7 +7,7 @@ import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -31,7 +31,8 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
     - ``memory:`` keeps events in this process only;
     - ``sqlite:///relative/file.db`` or ``sqlite:////absolute/file.db``: an embedded file;
     - ``postgresql://user:password@host:port/database``: a PostgreSQL server
-      (needs the ``postgres`` extra).
+      (needs the ``postgres`` extra); ``?schema=name`` puts the tables in that schema,
+      which must exist (default ``public``).
 
     With ``read_only``, a SQLite file is opened read-only (see :func:`_sqlite_read_only`):
     it can be a read-only file, in a read-only folder; a file that does not exist is an
@@ -59,7 +60,7 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
         database = parts.path.lstrip("/")
         if not parts.hostname or not database:
             raise StoreError("postgresql store URL needs host and database: postgresql://host/db")
-        return {
+        settings = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": unquote(database),
             "POSTGRES_HOST": parts.hostname,
@@ -68,6 +69,10 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER,
         }
+        schema = parse_qs(parts.query).get("schema")
+        if schema:
+            settings["POSTGRES_SCHEMA"] = schema[-1]
+        return settings
     raise StoreError(
         f"unknown store {url!r}: use memory:, sqlite:///file.db or postgresql://host/db"
     )

@@ -125,8 +125,12 @@ def replay(
     app = open_app(ctx, read_only=True)
     app.check_workspace(workspace)  # an unknown workspace is an error, not an empty replay
     report = replay_with_workers(app, workspace, until=until, workers=workers)
+    checked = app.stored_index_differences(workspace) if verify or exact else None
     if as_json:
-        echo_json(report.as_dict())
+        data = report.as_dict()
+        if checked is not None:
+            data["stored_index"] = {"position": checked[0], "differences": checked[1]}
+        echo_json(data)
     else:
         counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.decisions.items()))
         click.echo(
@@ -135,8 +139,23 @@ def replay(
         )
         echo_capped(report.divergences, _divergence_lines, "  ")
         _echo_divergence_kinds(report.kinds())
+        if checked is not None:
+            _echo_stored_index(*checked)
     if (exact and not report.exact) or (verify and not report.verified):  # --exact: --verify too
         raise click.exceptions.Exit(1)
+    if checked is not None and checked[1]:
+        raise click.exceptions.Exit(1)
+
+
+def _echo_stored_index(position: int, differences: list[str]) -> None:
+    if not differences:
+        click.echo(f"The stored index equals a rebuild from the log at position {position}.")
+        return
+    click.echo(
+        f"The stored index differs from a rebuild from the log at position {position} "
+        "(leadkey index rebuild builds it again from the log):"
+    )
+    echo_capped(differences, str, "  ")
 
 
 def _divergence_lines(divergence: audit.Divergence) -> str:

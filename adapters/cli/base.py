@@ -157,6 +157,8 @@ class State:
                 self._app = Leadkey(self.store, read_only=read_only)
             except (ImportError, InfrastructureFactoryError) as error:
                 raise CliError(_cannot_open(self.store, error)) from error
+            for note in self._app.index_repairs:
+                click.echo(f"leadkey: {note}", err=True)
         return self._app
 
     def close(self) -> None:

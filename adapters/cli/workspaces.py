@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from leadkey.domain.field_types import STANDARD_FIELDS
 from leadkey.adapters.indexes import WorkspaceInfo
+from leadkey.domain.field_types import STANDARD_FIELDS
 
 from .base import (
     CliError,
