@@ -658,9 +658,7 @@ class DurableIndex:
             "SELECT field, key, lead_id FROM {keys} WHERE workspace_id = ? ORDER BY created",
             [ws],
         ):
-            index.candidates.setdefault(row["field"], {})[from_uuid(row["lead_id"])] = row[
-                "key"
-            ]
+            index.candidates.setdefault(row["field"], {})[from_uuid(row["lead_id"])] = row["key"]
         index.sequence = state.sequence
         index.index, index.report = index.plan(config.identifier, config.generation)
         return index

@@ -604,7 +604,6 @@ def test_payloads_sent_before_the_workspace_existed(created: bool) -> None:
     assert_identical(what_if(app, WS, Switch(identifier="phone")), payloads=2)
 
 
-
 def test_a_country_switch_takes_any_case() -> None:
     app = workspace(country="IN")
     send(app, phone="9811200977")
