@@ -46,7 +46,7 @@ from leadkey.projections.identifier_index import (
 from .durable_index import DurableIndex, differences, is_indexed
 from .indexes import LeadIndex, MemoryIndex, StoredIndex, WorkspaceInfo
 from .preparers import Preparers, Wire, from_wire
-from .stores import event_positions, store_env
+from .stores import check_postgres, event_positions, store_env
 
 logger = logging.getLogger("leadkey")
 
@@ -183,7 +183,10 @@ class Leadkey(Application):
         behind the log catches up.  Read-only, such an index is not repaired: the index
         is then built in memory from the log.
         """
-        super().__init__(env={**store_env(store, read_only=read_only), **(env or {})})
+        settings = {**store_env(store, read_only=read_only), **(env or {})}
+        if settings["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+            check_postgres(settings)
+        super().__init__(env=settings)
         #: What opening found wrong with the stored index (it was rebuilt, or bypassed).
         self.index_repairs: list[str] = []
         self._lock = RLock()

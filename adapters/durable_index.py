@@ -95,6 +95,8 @@ class Dialect:
 
     uuid_type = "BLOB"
     placeholder = "?"
+    #: Rows stored in their primary key's order, without a separate index for it.
+    clustered = " WITHOUT ROWID"
 
     def __init__(self, schema: str | None = None) -> None:
         prefix = "" if schema is None else '"' + schema.replace('"', '""') + '".'
@@ -120,7 +122,7 @@ class Dialect:
         return "(" + ",".join("?" * len(values)) + ")", list(values)
 
     def create_statements(self) -> list[str]:
-        u = self.uuid_type
+        u, clustered = self.uuid_type, self.clustered
         return [
             self.sql(statement)
             for statement in (
@@ -134,12 +136,13 @@ class Dialect:
                 "api_name TEXT NOT NULL, field_type TEXT NOT NULL, ordinal INTEGER NOT NULL, "
                 "PRIMARY KEY (workspace_id, api_name))",
                 f"CREATE TABLE IF NOT EXISTS {{leads}} (lead_id {u} PRIMARY KEY, "
-                f"workspace_id {u} NOT NULL, created BIGINT NOT NULL, version INTEGER NOT NULL)",
+                f"workspace_id {u} NOT NULL, created BIGINT NOT NULL, version INTEGER NOT NULL)"
+                + clustered,
                 "CREATE INDEX IF NOT EXISTS leadkey_index_leads_by_workspace "
                 "ON {leads} (workspace_id, created)",
                 f"CREATE TABLE IF NOT EXISTS {{keys}} (workspace_id {u} NOT NULL, "
                 f"field TEXT NOT NULL, lead_id {u} NOT NULL, key TEXT NOT NULL, "
-                "created BIGINT NOT NULL, PRIMARY KEY (workspace_id, field, lead_id))",
+                "created BIGINT NOT NULL, PRIMARY KEY (workspace_id, field, lead_id))" + clustered,
                 "CREATE INDEX IF NOT EXISTS leadkey_index_keys_by_key "
                 "ON {keys} (workspace_id, field, key, created)",
             )
@@ -149,6 +152,7 @@ class Dialect:
 class PostgresDialect(Dialect):
     uuid_type = "UUID"
     placeholder = "%s"
+    clustered = ""
 
     def uuid(self, value: UUID) -> Any:
         return value

@@ -72,10 +72,47 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
         schema = parse_qs(parts.query).get("schema")
         if schema:
             settings["POSTGRES_SCHEMA"] = schema[-1]
+        if read_only:  # a reader creates no tables, and needs one connection
+            settings.update(CREATE_TABLE="false", POSTGRES_POOL_SIZE="1")
         return settings
     raise StoreError(
         f"unknown store {url!r}: use memory:, sqlite:///file.db or postgresql://host/db"
     )
+
+
+#: Seconds a PostgreSQL server has to accept a connection.
+CONNECT_TIMEOUT = 5
+
+
+def check_postgres(env: dict[str, str]) -> None:
+    """Connect once to the PostgreSQL server ``env`` names, so that a wrong host or port,
+    a missing database or role, or a refused password is said at once and by name
+    (the connection pool would retry for its whole timeout, then say only that it
+    could not connect).  Raise ``StoreError`` with the server's reason."""
+    import psycopg  # only with the postgres extra
+
+    where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
+    try:
+        connection = psycopg.connect(
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            dbname=env["POSTGRES_DBNAME"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            connect_timeout=CONNECT_TIMEOUT,
+        )
+    except psycopg.Error as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise StoreError(f"cannot connect to PostgreSQL at {where}: {reason}") from None
+    with connection:
+        schema = env.get("POSTGRES_SCHEMA")
+        if (
+            schema
+            and not connection.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema]
+            ).fetchone()
+        ):
+            raise StoreError(f"PostgreSQL database {where} has no schema {schema!r}")
 
 
 def sqlite_file(url: str) -> str | None:
