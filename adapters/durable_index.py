@@ -27,12 +27,19 @@ log position just before them.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+    Tracking,
+)
 from eventsourcing.sqlite import SQLiteProcessRecorder
 
 from leadkey.domain.decisions import MatchConfig
@@ -48,6 +55,8 @@ from leadkey.projections.identifier_index import (
 FORMAT = 1
 #: The upstream application whose log the tables track (eventsourcing's tracking table).
 TRACKED = "leadkey"
+#: How many times creating the tables is tried while other processes create them.
+SETUP_ATTEMPTS = 5
 #: Events applied per transaction when the tables catch up with the log.
 CATCH_UP_PAGE = 5000
 
@@ -386,6 +395,7 @@ class DurableIndex:
         end of the log, or another event at that position than the one it was built with.
         It may still be behind the log: :meth:`catch_up` brings it up to date."""
         with self._transaction(commit=False) as cursor:
+            self.dialect.snapshot(cursor)
             rows = self._execute(cursor, "SELECT format, anchor FROM {meta}")
             tracked = self.recorder._max_tracking_id(TRACKED, cursor) or 0
         if tracked == 0 and self._holds_rows():
@@ -436,9 +446,9 @@ class DurableIndex:
         """Apply the log after the stored position to the tables, a page per transaction;
         return the position reached."""
         while True:
-            with self._transaction(commit=False) as cursor:
-                tracked = self.recorder._max_tracking_id(TRACKED, cursor) or 0
-                rows = self._execute(cursor, "SELECT anchor FROM {meta}")
+            with self._transaction(commit=False) as cursor:  # one read: the anchor
+                old_anchor = self._execute(cursor, "SELECT anchor FROM {meta}")[0]["anchor"]
+            tracked = int(old_anchor.split(":", 1)[0] or 0)
             notifications = self.recorder.select_notifications(
                 start=tracked, limit=CATCH_UP_PAGE, inclusive_of_start=False
             )
@@ -458,7 +468,7 @@ class DurableIndex:
                     moved = self._execute(  # first: SQLite's write lock, before any read
                         cursor,
                         "UPDATE {meta} SET anchor = ? WHERE anchor = ? RETURNING name",
-                        [new_anchor, rows[0]["anchor"]],
+                        [new_anchor, old_anchor],
                     )
                     if not moved:
                         raise IndexBehind("another process moved the stored index")
@@ -716,6 +726,19 @@ class IndexedSQLiteRecorder(SQLiteProcessRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.dialect.create_statements()]
+
+    def create_table(self) -> None:
+        """Create the tables; when another process creates them at the same moment, the
+        library's first record in the tracking table fails here, or SQLite refuses a
+        write after a read that another writer overtook: try again (they then exist)."""
+        for attempt in range(SETUP_ATTEMPTS):
+            try:
+                super().create_table()
+                return
+            except (IntegrityError, OperationalError):
+                if attempt == SETUP_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -215,8 +215,6 @@ class IndexView(POPOTrackingRecorder):
 class IdentifierIndexProjection(Projection[IndexView]):
     """Maintains an :class:`IndexView` from the application's events."""
 
-    name = "identifier_index"
-
     def __init__(self, view: IndexView) -> None:
         super().__init__(view)
         self.catch_up_lock = Lock()

@@ -86,6 +86,26 @@ def test_a_tampered_decision_fails_verification_and_is_named(tmp_path: Path, vic
     assert report.divergences[0].kind == "log"
 
 
+def test_a_tampered_key_is_named_as_the_key(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with Leadkey(url) as app:
+        app.create_workspace("w")
+        app.ingest("w", {"fields": {"phone": "9999999991"}})
+        created = app.recorder.max_notification_id() - 1
+    with sqlite3.connect(tmp_path / "store.db") as db:
+        (state,) = db.execute(
+            "SELECT state FROM stored_events WHERE rowid = ?", (created,)
+        ).fetchone()
+        tampered = state.replace(b'"key":"+919999999991"', b'"key":"+919999999990"')
+        assert tampered != state
+        db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (tampered, created))
+    with Leadkey(url, read_only=True) as app:
+        [divergence] = replay(app, "w").divergences
+    assert divergence.as_dict()["differences"] == {
+        "key": {"recorded": "+919999999990", "replayed": "+919999999991"}
+    }
+
+
 def test_cli_replay_verify_exit_status(tmp_path: Path) -> None:
     from click.testing import CliRunner
 

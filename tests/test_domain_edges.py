@@ -238,6 +238,8 @@ def test_a_payload_of_exactly_one_mebibyte_is_read_and_one_byte_more_is_not(app:
 
 def test_a_full_width_plus_starts_an_international_number() -> None:
     assert normalization.phone_key("＋91 98112 00977", "US") == "+919811200977"
+    with pytest.raises(normalization.UnusableValue):  # as written, like "+": never national
+        normalization.phone_key("＋0091 99999 99999", "IN")
 
 
 def test_a_huge_negative_integer_is_written_with_its_sign() -> None:

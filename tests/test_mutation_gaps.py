@@ -670,3 +670,11 @@ def test_an_index_caught_up_in_two_steps_equals_one_caught_up_at_once(
     assert snapshot(whole, logged) == snapshot(index_at(logged), logged)
     index = whole.view.workspace("w")
     assert index is not None and list(index.versions.values())[-1] == 2
+
+
+def test_a_workspace_index_starts_before_the_first_step_of_its_sequence() -> None:
+    """Version 0: the workspace's first batch takes step 1 (SequenceStarted is step 1)."""
+    projection = IdentifierIndexProjection(IndexView())
+    created = Workspace.create("w").collect_events()[0]
+    projection.process_event(created, Tracking("leadkey", 1))
+    assert projection.view.workspace("w").sequence == 0  # type: ignore[union-attr]

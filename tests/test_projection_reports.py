@@ -342,8 +342,11 @@ def test_fewer_collections_puts_back_the_threshold_it_found() -> None:
     gc.set_threshold(1234, 11, 12)
     try:
         with fewer_collections():
-            assert raised()
+            assert gc.get_threshold() == (BULK_GC_THRESHOLD, 11, 12)  # only the first raised
         assert gc.get_threshold() == (1234, 11, 12)
+        gc.set_threshold(BULK_GC_THRESHOLD * 2, 11, 12)
+        with fewer_collections():
+            assert gc.get_threshold() == (BULK_GC_THRESHOLD * 2, 11, 12)  # never lowered
     finally:
         gc.set_threshold(*saved)
 
