@@ -52,7 +52,7 @@ from leadkey.projections.identifier_index import (
 )
 
 #: The layout of the tables below and what they hold; tables of another format are rebuilt.
-FORMAT = 1
+FORMAT = 2
 #: The upstream application whose log the tables track (eventsourcing's tracking table).
 TRACKED = "leadkey"
 #: How many times creating the tables is tried while other processes create them.
@@ -106,6 +106,8 @@ class Dialect:
     placeholder = "?"
     #: Rows stored in their primary key's order, without a separate index for it.
     clustered = " WITHOUT ROWID"
+    #: A lead's number (its creation's log position), the order its rows are stored in.
+    position_key = "created INTEGER PRIMARY KEY"
 
     def __init__(self, schema: str | None = None) -> None:
         prefix = "" if schema is None else '"' + schema.replace('"', '""') + '".'
@@ -144,14 +146,15 @@ class Dialect:
                 f"CREATE TABLE IF NOT EXISTS {{fields}} (workspace_id {u} NOT NULL, "
                 "api_name TEXT NOT NULL, field_type TEXT NOT NULL, ordinal INTEGER NOT NULL, "
                 "PRIMARY KEY (workspace_id, api_name))",
-                f"CREATE TABLE IF NOT EXISTS {{leads}} (lead_id {u} PRIMARY KEY, "
-                f"workspace_id {u} NOT NULL, created BIGINT NOT NULL, version INTEGER NOT NULL)"
-                + clustered,
+                # created: the log position of the lead's creation, which numbers it
+                f"CREATE TABLE IF NOT EXISTS {{leads}} ({self.position_key}, "
+                f"lead_id {u} NOT NULL UNIQUE, workspace_id {u} NOT NULL, "
+                "version INTEGER NOT NULL)",
                 "CREATE INDEX IF NOT EXISTS leadkey_index_leads_by_workspace "
                 "ON {leads} (workspace_id, created)",
                 f"CREATE TABLE IF NOT EXISTS {{keys}} (workspace_id {u} NOT NULL, "
-                f"field TEXT NOT NULL, lead_id {u} NOT NULL, key TEXT NOT NULL, "
-                "created BIGINT NOT NULL, PRIMARY KEY (workspace_id, field, lead_id))" + clustered,
+                "field TEXT NOT NULL, created BIGINT NOT NULL, key TEXT NOT NULL, "
+                "PRIMARY KEY (workspace_id, field, created))" + clustered,
                 "CREATE INDEX IF NOT EXISTS leadkey_index_keys_by_key "
                 "ON {keys} (workspace_id, field, key, created)",
             )
@@ -162,6 +165,7 @@ class PostgresDialect(Dialect):
     uuid_type = "UUID"
     placeholder = "%s"
     clustered = ""
+    position_key = "created BIGINT PRIMARY KEY"
 
     def uuid(self, value: UUID) -> Any:
         return value
@@ -325,31 +329,47 @@ class _Rows:
         if self.new_leads:
             cursor.executemany(
                 dialect.sql(
-                    "INSERT INTO {leads} (lead_id, workspace_id, created, version) "
+                    "INSERT INTO {leads} (created, lead_id, workspace_id, version) "
                     "VALUES (?, ?, ?, ?)"
                 ),
-                [(u(lead), u(ws), at, v) for lead, (ws, at, v) in self.new_leads.items()],
+                [(at, u(lead), u(ws), v) for lead, (ws, at, v) in self.new_leads.items()],
             )
         if self.versions:
             cursor.executemany(
                 dialect.sql("UPDATE {leads} SET version = ? WHERE lead_id = ?"),
                 [(v, u(lead)) for lead, v in self.versions.items()],
             )
-        upserts = [(u(ws), f, k, u(lead)) for (ws, f, lead), k in self.keys.items() if k]
+        new, upserts, removed = [], [], []
+        for (ws, field, lead), key in self.keys.items():
+            created = self.new_leads.get(lead)
+            if created is not None:
+                if key is not None:
+                    new.append((u(ws), field, created[1], key))
+            elif key is not None:
+                upserts.append((u(ws), field, key, u(lead)))
+            else:
+                removed.append((u(ws), field, u(lead)))
+        if new:  # a new lead's keys: appended in the order of the keys table
+            cursor.executemany(
+                dialect.sql(
+                    "INSERT INTO {keys} (workspace_id, field, created, key) VALUES (?, ?, ?, ?)"
+                ),
+                new,
+            )
         if upserts:
             cursor.executemany(
                 dialect.sql(
-                    "INSERT INTO {keys} (workspace_id, field, key, lead_id, created) "
-                    "SELECT ?, ?, ?, lead_id, created FROM {leads} WHERE lead_id = ? "
-                    "ON CONFLICT (workspace_id, field, lead_id) DO UPDATE SET key = excluded.key"
+                    "INSERT INTO {keys} (workspace_id, field, created, key) "
+                    "SELECT ?, ?, created, ? FROM {leads} WHERE lead_id = ? "
+                    "ON CONFLICT (workspace_id, field, created) DO UPDATE SET key = excluded.key"
                 ),
                 upserts,
             )
-        removed = [(u(ws), f, u(lead)) for (ws, f, lead), k in self.keys.items() if k is None]
         if removed:
             cursor.executemany(
                 dialect.sql(
-                    "DELETE FROM {keys} WHERE workspace_id = ? AND field = ? AND lead_id = ?"
+                    "DELETE FROM {keys} WHERE workspace_id = ? AND field = ? AND created = "
+                    "(SELECT created FROM {leads} WHERE lead_id = ?)"
                 ),
                 removed,
             )
@@ -573,8 +593,8 @@ class DurableIndex:
                 operand, params = self.dialect.in_list(wanted[start : start + 10_000])
                 rows = self._execute(
                     cursor,
-                    "SELECT k.key AS key, k.lead_id AS lead_id, l.version AS version "
-                    "FROM {keys} k JOIN {leads} l ON l.lead_id = k.lead_id "
+                    "SELECT k.key AS key, l.lead_id AS lead_id, l.version AS version "
+                    "FROM {keys} k JOIN {leads} l ON l.created = k.created "
                     f"WHERE k.workspace_id = ? AND k.field = ? AND k.key IN {operand} "
                     "ORDER BY k.created",
                     [ws, config.identifier, *params],
@@ -596,14 +616,16 @@ class DurableIndex:
                 cursor,
                 "SELECT lead_id FROM {leads} l WHERE workspace_id = ? AND NOT EXISTS "
                 "(SELECT 1 FROM {keys} k WHERE k.workspace_id = l.workspace_id "
-                "AND k.field = ? AND k.lead_id = l.lead_id) ORDER BY created",
+                "AND k.field = ? AND k.created = l.created) ORDER BY created",
                 [ws, identifier],
             )
             shared = self._execute(
                 cursor,
-                "SELECT key, lead_id FROM {keys} WHERE workspace_id = ? AND field = ? AND key IN "
+                "SELECT k.key AS key, l.lead_id AS lead_id FROM {keys} k "
+                "JOIN {leads} l ON l.created = k.created "
+                "WHERE k.workspace_id = ? AND k.field = ? AND k.key IN "
                 "(SELECT key FROM {keys} WHERE workspace_id = ? AND field = ? "
-                "GROUP BY key HAVING count(*) > 1) ORDER BY created",
+                "GROUP BY key HAVING count(*) > 1) ORDER BY k.created",
                 [ws, identifier, ws, identifier],
             )
             totals = self._execute(
@@ -669,7 +691,8 @@ class DurableIndex:
             index.versions[from_uuid(row["lead_id"])] = row["version"]
         for row in self._execute(
             cursor,
-            "SELECT field, key, lead_id FROM {keys} WHERE workspace_id = ? ORDER BY created",
+            "SELECT k.field AS field, k.key AS key, l.lead_id AS lead_id FROM {keys} k "
+            "JOIN {leads} l ON l.created = k.created WHERE k.workspace_id = ? ORDER BY k.created",
             [ws],
         ):
             index.candidates.setdefault(row["field"], {})[from_uuid(row["lead_id"])] = row["key"]
