@@ -151,6 +151,12 @@ class State:
         """The application; ``read_only`` for a command that records nothing (a SQLite
         file is then opened read-only, and not created: a missing one is an error)."""
         if self._app is None:
+            if self.store in ("memory:", "memory://"):
+                raise CliError(
+                    "the memory: store lives inside one process: a command would start with "
+                    "it empty and lose what it records at exit; use sqlite:///FILE or "
+                    "postgresql://HOST/DB (memory: is for the Python API)"
+                )
             if read_only:
                 _check_store_file(self.store)
             try:
@@ -268,8 +274,8 @@ dry_run_option = click.option(
     default=DEFAULT_STORE,
     show_default=True,
     metavar="URL",
-    help="Event store: sqlite:///file.db, sqlite:////abs/file.db, "
-    "postgresql://user:pw@host/db or memory: (env LEADKEY_STORE).",
+    help="Event store: sqlite:///file.db, sqlite:////abs/file.db or "
+    "postgresql://user:pw@host/db[?schema=name] (env LEADKEY_STORE).",
 )
 @click.version_option(package_name="leadkey")
 @click.pass_context

@@ -21,7 +21,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     app = open_app(ctx, read_only=True)
     data = app.stored_index_status()
     if data is None:
-        raise CliError("this store keeps no index (memory: builds it in each process)")
+        raise CliError("this store keeps no index")
     if as_json:
         echo_json(data)
         return
@@ -37,5 +37,5 @@ def rebuild(ctx: click.Context) -> None:
     app = open_app(ctx)
     position = app.rebuild_stored_index()
     if position is None:
-        raise CliError("this store keeps no index (memory: builds it in each process)")
+        raise CliError("this store keeps no index")
     click.echo(f"Rebuilt the stored index from the log up to position {position}.")

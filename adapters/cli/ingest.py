@@ -72,20 +72,30 @@ class _Lines:
 
 
 class _Progress:
-    """A counter on stderr, only when stderr is a terminal."""
+    """A line on stderr, rewritten as decisions come, only when stderr is a terminal:
+    decisions recorded (and the share of the input read), their rate, and how many
+    created, updated and dropped."""
 
     def __init__(self, total_bytes: int | None) -> None:
         self.enabled = sys.stderr.isatty()
         self.total = total_bytes
+        self.started = time.monotonic()
         self.last = 0.0
 
-    def update(self, count: int, bytes_read: int) -> None:
+    def update(self, tally: _Tally, bytes_read: int) -> None:
         now = time.monotonic()
         if not self.enabled or now - self.last < 0.1:
             return
         self.last = now
+        count = tally.total
         share = f" ({100 * bytes_read // self.total}%)" if self.total else ""
-        click.echo(f"\r{count:,} decisions recorded{share}", nl=False, err=True)
+        rate = count / max(now - self.started, 1e-9)
+        outcomes = ", ".join(f"{tally.outcomes[o]:,} {o}" for o in Outcome)
+        click.echo(
+            f"\r{count:,} decisions recorded{share}, {rate:,.0f}/s: {outcomes}\x1b[K",
+            nl=False,
+            err=True,
+        )
 
     def done(self) -> None:
         if self.enabled and self.last:
@@ -238,7 +248,7 @@ def _ingest(
                 if as_json:
                     echo_json({"line": last_line, **decision.as_dict()})
                 else:
-                    progress.update(tally.total, lines.bytes_read)
+                    progress.update(tally, lines.bytes_read)
     except KeyboardInterrupt as interrupt:
         progress.done()
         click.echo(
@@ -247,6 +257,14 @@ def _ingest(
             err=True,
         )
         ctx.exit(128 + signal.SIGTERM if isinstance(interrupt, _Terminated) else 130)
+    except Exception:  # a full disk, a lost connection: the error follows this line
+        progress.done()
+        click.echo(
+            f"stopped: the {tally.total} decisions reported (input lines up to {last_line}) "
+            "are recorded; the batch in progress may or may not be",
+            err=True,
+        )
+        raise
     progress.done()
     return tally
 
