@@ -189,6 +189,8 @@ class Leadkey(Application):
         super().__init__(env=settings)
         #: What opening found wrong with the stored index (it was rebuilt, or bypassed).
         self.index_repairs: list[str] = []
+        #: Batches decided again because another writer recorded in the workspace first.
+        self.redecided = 0
         self._lock = RLock()
         self._memory = MemoryIndex(self)
         self.leads: LeadIndex = self._memory
@@ -386,6 +388,7 @@ class Leadkey(Application):
                 try:
                     self.leads.put(events)
                 except IntegrityError:  # another writer got in first: re-decide
+                    self.redecided += 1
                     self.leads.catch_up()  # (the index too, if that writer did not keep it)
                     _pause(attempt)
                     continue
