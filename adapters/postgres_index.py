@@ -10,7 +10,8 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg.sql import SQL, Identifier
 
-from .durable_index import TRACKED, PostgresDialect, write_index
+from .durable_index import TRACKED, write_index
+from .index_tables import PostgresDialect
 
 #: The advisory lock that serializes table creation between processes (any number that
 #: other programs on the database are unlikely to take).
