@@ -8,6 +8,7 @@ import os
 import pty
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,26 @@ def test_index_status_and_rebuild(tmp_path: Path) -> None:
     assert rebuilt.stdout == "Rebuilt the stored index from the log up to position 6.\n"
     human = run("--store", store, "index", "status")
     assert human.stdout == "position  6 (the log ends at 6)\nstate     sound\n"
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgresql://postgres@127.0.0.1:1/test", "Connection refused"),
+        (
+            "postgresql://postgres@127.0.0.1:5432/leadkey_no_such_db",
+            'database "leadkey_no_such_db"',
+        ),
+        ("postgresql://leadkey_no_such_role@127.0.0.1:5432/test", 'role "leadkey_no_such_role"'),
+        ("postgresql://postgres@127.0.0.1:5432/test?schema=leadkey_none", "no schema"),
+    ],
+    ids=["port", "database", "role", "schema"],
+)
+def test_a_postgresql_store_that_cannot_be_used_says_why_at_once(url: str, said: str) -> None:
+    if os.environ.get("LEADKEY_TEST_POSTGRES") == "off":
+        pytest.skip("LEADKEY_TEST_POSTGRES=off")
+    started = time.monotonic()
+    result = run("--store", url, "lookup", "9999999999")
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 2 and said in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1
