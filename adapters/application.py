@@ -298,17 +298,19 @@ class Leadkey(Application):
         return self.leads.plan(state, aggregate.identifier, aggregate.generation)
 
     def _command(self, workspace: str, command: Any) -> None:
-        for attempt in range(MAX_ATTEMPTS):
-            sequence = self._state(workspace).sequence
-            aggregate = self._load(workspace)
-            command(aggregate)
-            step = DecisionSequence.step(aggregate.id, sequence, "configuration")
-            try:
-                self.leads.put([*aggregate.collect_events(), step])
-                return
-            except IntegrityError:
-                self.leads.catch_up()
-                _pause(attempt)
+        _check_name(workspace)
+        with self.leads.turn(workspace_id(workspace)):
+            for attempt in range(MAX_ATTEMPTS):
+                sequence = self._state(workspace).sequence
+                aggregate = self._load(workspace)
+                command(aggregate)
+                step = DecisionSequence.step(aggregate.id, sequence, "configuration")
+                try:
+                    self.leads.put([*aggregate.collect_events(), step])
+                    return
+                except IntegrityError:
+                    self.leads.catch_up()
+                    _pause(attempt)
         raise ConcurrencyError(f"workspace {workspace!r} kept changing under this command")
 
     def _load(self, workspace: str) -> Workspace:
@@ -375,7 +377,7 @@ class Leadkey(Application):
         prepared: Wire | None,
     ) -> list[Decision]:
         ready: tuple[MatchConfig | None, list[Prepared]] | None = None
-        with self._lock:
+        with self._lock, self.leads.turn(workspace_id(workspace)):
             for attempt in range(MAX_ATTEMPTS):
                 state = self.leads.state(workspace)
                 config = state.config if state else None

@@ -11,9 +11,11 @@ process's start and its reads cost the same at any length of the log.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from threading import RLock
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.persistence import Recording
 
@@ -55,6 +57,7 @@ class LeadIndex(Protocol):
     def load(self, state: Any) -> WorkspaceIndex: ...
     def put(self, events: Sequence[Any]) -> list[Recording]: ...
     def catch_up(self) -> None: ...
+    def turn(self, workspace: UUID) -> AbstractContextManager[None]: ...
 
 
 class MemoryIndex:
@@ -85,6 +88,10 @@ class MemoryIndex:
 
     def load(self, state: WorkspaceIndex) -> WorkspaceIndex:
         return state
+
+    def turn(self, workspace: UUID) -> AbstractContextManager[None]:
+        """Nothing to wait for: one process, whose writers take the application's lock."""
+        return nullcontext()
 
     def put(self, events: Sequence[Any]) -> list[Recording]:
         """Record ``events`` atomically, then bring the index up to date with them."""
@@ -125,6 +132,12 @@ class StoredIndex:
 
     def load(self, state: WorkspaceState) -> WorkspaceIndex:
         return self.durable.load(state)
+
+    def turn(self, workspace: UUID) -> AbstractContextManager[None]:
+        """The store's turn for ``workspace``'s writers, where it has one (PostgreSQL:
+        an advisory lock); elsewhere they decide at once and retry when refused."""
+        turn = getattr(self.durable.recorder, "turn", None)
+        return nullcontext() if turn is None else turn(workspace)
 
     def put(self, events: Sequence[Any]) -> list[Recording]:
         """Record ``events`` and their index changes in one transaction.  If another

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
@@ -62,6 +64,19 @@ class IndexedPostgresRecorder(PostgresProcessRecorder):
         statement = SQL("SELECT MAX(notification_id) AS m FROM {0} WHERE notification_id < %s")
         c.execute(statement.format(self._events), [first])
         return c.fetchone()["m"] or 0
+
+    @contextmanager
+    def turn(self, workspace: UUID) -> Iterator[None]:
+        """Hold the workspace's advisory lock while the block decides and records: other
+        leadkey writers of the workspace wait for it instead of deciding a batch that the
+        store would refuse (its sequence step taken meanwhile)."""
+        key = int.from_bytes(workspace.bytes[:8], "big", signed=True)
+        with self.datastore.get_connection() as connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", [key])
+            try:
+                yield
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", [key])
 
     def lock_log(self, c: Any) -> None:
         """Take the lock writers of events take, so that none writes meanwhile."""
