@@ -293,9 +293,6 @@ class _World:
         #: hypothetical lead -> actual leads whose payloads it got (in order)
         self.sources = _Links()
         self.dropped: Counter[UUID] = Counter()  # actual lead -> payloads dropped in the what-if
-        #: Whether the what-if index needs every field's candidate keys (another identifier
-        #: can still come), or only the identifier's (for the report of a country change).
-        self.candidates = True
         #: The actual world once the first switch has taken the what-if's index away from it:
         #: the leads its index reaches, and how many leads it has.
         self.actual_reachable: set[UUID] = set()
@@ -343,9 +340,6 @@ class _World:
         if not self.started:
             self.actual_rebuilt(self.index)
             self.started = True
-        self.candidates = "identifier" not in self.fixed or any(
-            later.identifier is not None for later in self.pending
-        )
         if all(getattr(config, name) == value for name, value in changes.items()):
             return
         if switch.position <= self.created_at:
@@ -385,8 +379,6 @@ class _World:
         outcome, lead, key, keys, reason = _redecide(event, index.config, index.lookup)
         counterpart = None
         if lead is not None:
-            if not self.candidates:  # only the identifier's, for the report of a rebuild
-                keys = {index.config.identifier: key} if outcome is Outcome.CREATED else {}
             index.lead_recorded(lead, index.versions.get(lead, 0) + 1, keys, key)
             if recorded_lead is None:
                 self.counterpart.setdefault(lead, None)

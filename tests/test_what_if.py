@@ -573,6 +573,8 @@ def test_errors_say_what_cannot_be_run() -> None:
             what_if(app, WS, Switch(country=country))
     with pytest.raises(ValueError):  # a WhatIfError is a ValueError to callers
         what_if(app, WS, Switch(identifier="fax"))
+    with pytest.raises(WhatIfError, match=f"no workspace {WS!r} in the log up to position 0"):
+        what_if(Leadkey("memory:"), WS, Switch(identifier="email"))  # an empty log
 
 
 def test_a_field_is_an_identifier_only_from_when_it_was_added() -> None:
