@@ -212,9 +212,7 @@ class DurableIndex:
         self.start()
         return self.catch_up()
 
-    def writer(
-        self, events: Sequence[Any]
-    ) -> Callable[[Any, Sequence[StoredEvent], Sequence[int]], None]:
+    def writer(self, events: Sequence[Any]) -> Writer:
         """What the recorder calls, in the transaction that records ``events``, with their
         stored form and log positions: checks the tables were at the position just before
         them, then writes their changes, the tracking position and the anchor."""
