@@ -43,7 +43,7 @@ from leadkey.projections.identifier_index import (
     index_at,
 )
 
-from .durable_index import DurableIndex, differences, is_indexed
+from .durable_index import DurableIndex, IndexBehind, differences, is_indexed
 from .indexes import LeadIndex, MemoryIndex, StoredIndex, WorkspaceInfo
 from .preparers import Preparers, Wire, from_wire
 from .stores import check_postgres, event_positions, store_env
@@ -204,13 +204,13 @@ class Leadkey(Application):
         except PersistenceError as error:  # read-only, on a store of an earlier leadkey
             problem = f"cannot be read ({error})"
         if read_only:
-            if problem is None and durable.position() == (self.recorder.max_notification_id() or 0):
+            tracked, last = durable.positions()
+            if problem is None and tracked == last:
                 self.leads = StoredIndex(durable)
             else:
                 why = problem or "is behind the log"
                 self.index_repairs.append(f"the stored index {why}: read from the log instead")
             return
-        durable.start()
         if problem is not None:
             note = f"the stored index {problem}: rebuilt from the log"
             logger.warning("%s", note)
@@ -245,10 +245,15 @@ class Leadkey(Application):
             fields=dict(fields or {}),
         )
         started = DecisionSequence(workspace_id=workspace.id)
-        try:
-            self.leads.put([*workspace.collect_events(), *started.collect_events()])
-        except IntegrityError:
-            raise ConfigurationError(f"workspace {name!r} already exists") from None
+        events = [*workspace.collect_events(), *started.collect_events()]
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                self.leads.put(events)
+                break
+            except IndexBehind:  # caught up: these events do not depend on the index
+                continue
+            except IntegrityError:
+                raise ConfigurationError(f"workspace {name!r} already exists") from None
         return self.workspace_info(name)
 
     def workspace_info(self, name: str) -> WorkspaceInfo:
@@ -308,7 +313,7 @@ class Leadkey(Application):
                 try:
                     self.leads.put([*aggregate.collect_events(), step])
                     return
-                except IntegrityError:
+                except (IntegrityError, IndexBehind):
                     self.leads.catch_up()
                     _pause(attempt)
         raise ConcurrencyError(f"workspace {workspace!r} kept changing under this command")
@@ -389,7 +394,7 @@ class Leadkey(Application):
                 decisions, events = self._conclude(workspace, index, submissions, ready[1])
                 try:
                     self.leads.put(events)
-                except IntegrityError:  # another writer got in first: re-decide
+                except (IntegrityError, IndexBehind):  # another writer got in first
                     self.redecided += 1
                     self.leads.catch_up()  # (the index too, if that writer did not keep it)
                     _pause(attempt)
@@ -503,11 +508,13 @@ class Leadkey(Application):
         if not is_indexed(self.recorder):
             return None
         durable = DurableIndex(self)
-        return {
-            "position": durable.position(),
-            "log": self.recorder.max_notification_id() or 0,
-            "problem": durable.problem(),
-        }
+        try:
+            position, log = durable.positions()
+            problem = durable.problem()
+        except PersistenceError:  # a store of an earlier leadkey, opened read-only
+            log = self.recorder.max_notification_id() or 0
+            position, problem = 0, "has no tables yet (the next writing command builds them)"
+        return {"position": position, "log": log, "problem": problem}
 
     def rebuild_stored_index(self) -> int | None:
         """Build the stored index again from the whole log; its position (None: this

@@ -35,7 +35,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import (
     IntegrityError,
+    Notification,
     OperationalError,
+    PersistenceError,
     ProgrammingError,
     StoredEvent,
     Tracking,
@@ -55,19 +57,32 @@ from .index_tables import FORMAT, Dialect, IndexChanges, anchor
 
 #: The upstream application whose log the tables track (eventsourcing's tracking table).
 TRACKED = "leadkey"
+#: A position past every log position (positions are signed 64-bit integers).
+END = 2**63 - 1
 #: How many times creating the tables is tried while other processes create them.
 SETUP_ATTEMPTS = 5
 #: Events applied per transaction when the tables catch up with the log.
 CATCH_UP_PAGE = 5000
 
 
+#: The record of the tables' format and anchor, for new tables.
+START = (
+    "INSERT INTO {meta} (name, format, anchor) VALUES ('identifier_index', ?, '') "
+    "ON CONFLICT (name) DO NOTHING"
+)
+NO_META = "the stored index has no record of its format and position: leadkey index rebuild"
+
 #: Called by the recorder with its cursor, the stored events and their log positions.
 Writer = Callable[[Any, Sequence[StoredEvent], Sequence[int]], None]
 
 
-class IndexBehind(IntegrityError):
+class IndexBehind(PersistenceError):
     """The stored index is not at the log position just before the events being recorded
     (another program wrote to the log): catch it up, then decide again."""
+
+
+class IndexDamaged(PersistenceError):
+    """The stored index lacks its record of format and anchor: rebuild it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +125,15 @@ class DurableIndex:
 
     def position(self) -> int:
         """The log position the stored index reflects (0: none)."""
+        return self.positions()[0]
+
+    def positions(self) -> tuple[int, int]:
+        """The log position the stored index reflects and the log's last position, read
+        as of one moment (0: none)."""
         with self._transaction(commit=False) as cursor:
-            return self.recorder._max_tracking_id(TRACKED, cursor) or 0
+            self.dialect.snapshot(cursor)
+            tracked = self.recorder._max_tracking_id(TRACKED, cursor) or 0
+            return tracked, self.recorder.previous_position(cursor, END)
 
     def problem(self) -> str | None:
         """Why the stored index cannot be trusted (None if it can): tables of another
@@ -152,18 +174,7 @@ class DurableIndex:
         with self._transaction(commit=False) as cursor:
             return any(
                 self._execute(cursor, f"SELECT 1 AS one FROM {{{table}}} LIMIT 1")
-                for table in ("workspaces", "fields", "leads", "keys")
-            )
-
-    def start(self) -> None:
-        """Record the format of new (empty) tables (nothing if recorded already)."""
-        with self._transaction(commit=True) as cursor:
-            cursor.execute(
-                self.dialect.sql(
-                    "INSERT INTO {meta} (name, format, anchor) VALUES ('identifier_index', ?, '') "
-                    "ON CONFLICT (name) DO NOTHING"
-                ),
-                [FORMAT],
+                for table in ("workspaces", "fields", "leads", "keys", "matches")
             )
 
     def catch_up(self) -> int:
@@ -171,46 +182,72 @@ class DurableIndex:
         return the position reached."""
         while True:
             with self._transaction(commit=False) as cursor:  # one read: the anchor
-                old_anchor = self._execute(cursor, "SELECT anchor FROM {meta}")[0]["anchor"]
+                rows = self._execute(cursor, "SELECT anchor FROM {meta}")
+            if not rows:
+                raise IndexDamaged(NO_META)
+            old_anchor = rows[0]["anchor"]
             tracked = int(old_anchor.split(":", 1)[0] or 0)
-            notifications = self.recorder.select_notifications(
-                start=tracked, limit=CATCH_UP_PAGE, inclusive_of_start=False
-            )
-            if not notifications:
-                return tracked
-            changes = IndexChanges()
-            projection = IdentifierIndexProjection(changes)  # type: ignore[arg-type]
-            for n in notifications:
-                projection.process_event(
-                    self.app.mapper.to_domain_event(n), Tracking(TRACKED, n.id)
-                )
-            last = notifications[-1]
-            new_anchor = anchor(last.id, last.originator_id, last.originator_version, last.state)
             try:
                 with self._transaction(commit=True) as cursor:
                     self.recorder.lock_log(cursor)
                     moved = self._execute(  # first: SQLite's write lock, before any read
                         cursor,
-                        "UPDATE {meta} SET anchor = ? WHERE anchor = ? RETURNING name",
-                        [new_anchor, old_anchor],
+                        "UPDATE {meta} SET anchor = anchor WHERE anchor = ? RETURNING name",
+                        [old_anchor],
                     )
                     if not moved:
                         raise IndexBehind("another process moved the stored index")
-                    changes.write(cursor, self.dialect)
-                    self.recorder._insert_tracking(cursor, Tracking(TRACKED, last.id))
+                    reached = self._apply_log(cursor, tracked, CATCH_UP_PAGE)
             except IndexBehind:
                 continue  # another process caught it up meanwhile: start from where it is
+            if reached == tracked:
+                return tracked
+
+    def _apply_log(self, cursor: Any, after: int, limit: int | None) -> int:
+        """Apply the log after position ``after`` (``limit`` events of it; None: all of
+        it, a page at a time) to the tables with ``cursor``, and move their position and
+        anchor; the position reached."""
+        while True:
+            notifications = self.recorder.notifications_after(cursor, after, limit or CATCH_UP_PAGE)
+            if not notifications:
+                return after
+            changes = IndexChanges()
+            projection = IdentifierIndexProjection(changes)  # type: ignore[arg-type]
+            for n in notifications:
+                event = self.app.mapper.to_domain_event(n)
+                projection.process_event(event, Tracking(TRACKED, n.id))
+            changes.write(cursor, self.dialect)
+            last = notifications[-1]
+            self._moved_to(cursor, last.id, last.originator_id, last.originator_version, last.state)
+            after = last.id
+            if limit is not None:
+                return after
+
+    def _moved_to(self, cursor: Any, position: int, *event: Any) -> None:
+        """Record that the tables reflect the log up to ``position``, whose event is
+        ``event`` (originator id, version, stored state)."""
+        moved = self._execute(
+            cursor,
+            "UPDATE {meta} SET anchor = ? RETURNING name",
+            [anchor(position, *event)],
+        )
+        if not moved:
+            raise IndexDamaged(NO_META)
+        self.recorder._insert_tracking(cursor, Tracking(TRACKED, position))
 
     def rebuild(self) -> int:
-        """Empty the tables and build them again from the whole log."""
+        """Build the tables again from the whole log, in one transaction: they are made
+        anew (a layout of another format goes), and until the commit other processes
+        read the tables as they were, and writers wait; the position reached."""
         with self._transaction(commit=True) as cursor:
             self.recorder.lock_log(cursor)
-            for table in ("keys", "leads", "fields", "workspaces"):
-                cursor.execute(self.dialect.sql(f"DELETE FROM {{{table}}}"))
-            cursor.execute(self.dialect.sql("DELETE FROM {meta}"))
-            self.recorder.forget_position(cursor)
-        self.start()
-        return self.catch_up()
+            self.recorder.forget_position(cursor)  # first: SQLite's write lock
+            for table in ("matches", "keys", "leads", "fields", "workspaces", "meta"):
+                cursor.execute(self.dialect.sql(f"DROP TABLE IF EXISTS {{{table}}}"))
+            for statement in self.dialect.create_statements():
+                cursor.execute(statement)
+            cursor.execute(self.dialect.sql(START), [FORMAT])
+            return self._apply_log(cursor, 0, None)
 
     def writer(self, events: Sequence[Any]) -> Writer:
         """What the recorder calls, in the transaction that records ``events``, with their
@@ -232,11 +269,7 @@ class DurableIndex:
                 projection.process_event(event, Tracking(TRACKED, position))
             changes.write(cursor, self.dialect)
             last = stored[-1]
-            cursor.execute(
-                self.dialect.sql("UPDATE {meta} SET anchor = ?"),
-                [anchor(ids[-1], last.originator_id, last.originator_version, last.state)],
-            )
-            self.recorder._insert_tracking(cursor, Tracking(TRACKED, ids[-1]))
+            self._moved_to(cursor, ids[-1], last.originator_id, last.originator_version, last.state)
 
         return write
 
@@ -295,17 +328,15 @@ class DurableIndex:
                 operand, params = self.dialect.in_list(wanted[start : start + 10_000])
                 rows = self._execute(
                     cursor,
-                    "SELECT k.key AS key, l.lead_id AS lead_id, l.version AS version "
-                    "FROM {keys} k JOIN {leads} l ON l.created = k.created "
-                    f"WHERE k.workspace_id = ? AND k.field = ? AND k.key IN {operand} "
-                    "ORDER BY k.created",
-                    [ws, config.identifier, *params],
+                    "SELECT m.key AS key, l.lead_id AS lead_id, l.version AS version "
+                    "FROM {matches} m JOIN {leads} l ON l.created = m.created "
+                    f"WHERE m.workspace_id = ? AND m.key IN {operand}",
+                    [ws, *params],
                 )
                 for row in rows:
-                    if row["key"] not in leads:
-                        lead = self.dialect.from_uuid(row["lead_id"])
-                        leads[row["key"]] = lead
-                        versions[lead] = row["version"]
+                    lead = self.dialect.from_uuid(row["lead_id"])
+                    leads[row["key"]] = lead
+                    versions[lead] = row["version"]
         return Matches(config, state.sequence, leads, versions)
 
     def plan(self, config: MatchConfig, identifier: str, generation: int) -> RebuildReport:
@@ -314,6 +345,7 @@ class DurableIndex:
         ws = self.dialect.uuid(config.workspace_id)
         from_uuid = self.dialect.from_uuid
         with self._transaction(commit=False) as cursor:
+            self.dialect.snapshot(cursor)
             unreachable = self._execute(
                 cursor,
                 "SELECT lead_id FROM {leads} l WHERE workspace_id = ? AND NOT EXISTS "
@@ -361,6 +393,7 @@ class DurableIndex:
     def load(self, state: WorkspaceState) -> WorkspaceIndex:
         """The whole workspace as an in-memory :class:`WorkspaceIndex` (reads every lead)."""
         with self._transaction(commit=False) as cursor:
+            self.dialect.snapshot(cursor)
             return self._load(cursor, state)
 
     def snapshot(self, name: str) -> tuple[int, WorkspaceIndex | None, tuple[int, int] | None]:
@@ -399,7 +432,14 @@ class DurableIndex:
         ):
             index.candidates.setdefault(row["field"], {})[from_uuid(row["lead_id"])] = row["key"]
         index.sequence = state.sequence
-        index.index, index.report = index.plan(config.identifier, config.generation)
+        index.report = index.plan(config.identifier, config.generation)[1]
+        for row in self._execute(
+            cursor,
+            "SELECT m.key AS key, l.lead_id AS lead_id FROM {matches} m "
+            "JOIN {leads} l ON l.created = m.created WHERE m.workspace_id = ? ORDER BY m.created",
+            [ws],
+        ):
+            index.index[row["key"]] = from_uuid(row["lead_id"])
         return index
 
 
@@ -435,8 +475,10 @@ def differences(
                     f"lead {lead}, {field!r} key: stored {ours.get(lead)!r}, "
                     f"from the log {theirs.get(lead)!r}"
                 )
-    if stored.index != rebuilt.index:
-        found.append("the index under the identifier differs")
+    for key in sorted(set(stored.index) | set(rebuilt.index)):
+        ours, theirs = stored.index.get(key), rebuilt.index.get(key)
+        if ours != theirs:
+            found.append(f"key {key!r} matches lead {ours} stored, {theirs} from the log")
     expected = (len(rebuilt.versions), len(rebuilt.index))
     if counts != expected:
         found.append(f"counts of leads and indexed keys: stored {counts}, from the log {expected}")
@@ -449,9 +491,6 @@ class IndexedSQLiteRecorder(SQLiteProcessRecorder):
 
     dialect = Dialect()
 
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self.dialect.create_statements()]
-
     def create_table(self) -> None:
         """Create the tables; when another process creates them at the same moment, the
         library's first record in the tracking table fails here, or SQLite refuses a
@@ -459,6 +498,8 @@ class IndexedSQLiteRecorder(SQLiteProcessRecorder):
         for attempt in range(SETUP_ATTEMPTS):
             try:
                 super().create_table()
+                with self.datastore.transaction(commit=True) as cursor:
+                    create_index_tables(cursor, self.dialect)
                 return
             except (IntegrityError, OperationalError):
                 if attempt == SETUP_ATTEMPTS - 1:
@@ -476,11 +517,43 @@ class IndexedSQLiteRecorder(SQLiteProcessRecorder):
         c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name} WHERE rowid < ?", [first])
         return c.fetchone()[0] or 0
 
+    def notifications_after(self, c: Any, after: int, limit: int) -> list[Notification]:
+        """The next ``limit`` events of the log after position ``after``, read with ``c``
+        (in its transaction: a store in memory has one connection)."""
+        c.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state FROM "
+            f"{self.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            [after, limit],
+        )
+        return [
+            Notification(
+                id=row["rowid"],
+                originator_id=self.convert_originator_id(row["originator_id"]),
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=row["state"],
+            )
+            for row in c.fetchall()
+        ]
+
     def lock_log(self, c: Any) -> None:
         """SQLite: a transaction's first write takes the file's write lock."""
 
     def forget_position(self, c: Any) -> None:
         c.execute("DELETE FROM tracking WHERE application_name = ?", [TRACKED])
+
+
+def create_index_tables(cursor: Any, dialect: Dialect) -> None:
+    """Create the stored index's tables and their record of format and anchor, unless
+    tables of another format are there (opening finds them, and rebuilds them anew)."""
+    if dialect.table_exists(cursor, "meta"):
+        cursor.execute(dialect.sql("SELECT format FROM {meta}"))
+        rows = cursor.fetchall()
+        if rows and rows[0]["format"] != FORMAT:
+            return
+    for statement in dialect.create_statements():
+        cursor.execute(statement)
+    cursor.execute(dialect.sql(START), [FORMAT])
 
 
 def is_indexed(recorder: Any) -> bool:

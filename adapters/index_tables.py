@@ -13,7 +13,7 @@ from eventsourcing.persistence import Tracking
 from leadkey.domain.decisions import MatchConfig
 
 #: The layout of the tables below and what they hold; tables of another format are rebuilt.
-FORMAT = 2
+FORMAT = 3
 
 _TABLES = {
     "meta": "leadkey_index_meta",
@@ -21,6 +21,7 @@ _TABLES = {
     "fields": "leadkey_index_fields",
     "leads": "leadkey_index_leads",
     "keys": "leadkey_index_keys",
+    "matches": "leadkey_index_matches",
 }
 
 
@@ -57,6 +58,14 @@ class Dialect:
         """An ``IN (...)`` operand for ``values`` and its parameters."""
         return "(" + ",".join("?" * len(values)) + ")", list(values)
 
+    def table_exists(self, cursor: Any, table: str) -> bool:
+        """Whether the table (a key of the tables above) exists."""
+        name = _TABLES[table]
+        cursor.execute(
+            "SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = ?", [name]
+        )
+        return bool(cursor.fetchall())
+
     def create_statements(self) -> list[str]:
         u, clustered = self.uuid_type, self.clustered
         return [
@@ -80,8 +89,10 @@ class Dialect:
                 f"CREATE TABLE IF NOT EXISTS {{keys}} (workspace_id {u} NOT NULL, "
                 "field TEXT NOT NULL, created BIGINT NOT NULL, key TEXT NOT NULL, "
                 "PRIMARY KEY (workspace_id, field, created))" + clustered,
-                "CREATE INDEX IF NOT EXISTS leadkey_index_keys_by_key "
-                "ON {keys} (workspace_id, field, key, created)",
+                # the index under the identifier in force: key -> the earliest lead
+                f"CREATE TABLE IF NOT EXISTS {{matches}} (workspace_id {u} NOT NULL, "
+                "key TEXT NOT NULL, created BIGINT NOT NULL, "
+                "PRIMARY KEY (workspace_id, key))" + clustered,
             )
         ]
 
@@ -104,6 +115,10 @@ class PostgresDialect(Dialect):
     def snapshot(self, cursor: Any) -> None:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
+    def table_exists(self, cursor: Any, table: str) -> bool:
+        cursor.execute("SELECT to_regclass(%s) AS found", [self.tables[table]])
+        return cursor.fetchone()["found"] is not None
+
 
 def anchor(position: int, originator_id: Any, version: int, state: bytes) -> str:
     """What identifies the event at ``position`` of one log: its id, version and digest."""
@@ -119,15 +134,13 @@ class IndexChanges:
         #: Configuration statements and runs of lead rows, in log order.
         self.steps: list[tuple[str, list[Any]] | _Rows] = []
         self.sequences: dict[UUID, int] = {}
-        self.last: Tracking | None = None
 
     # -- the view's commands (see IndexView) -------------------------------------------
 
     def skip(self, tracking: Tracking) -> None:
-        self.last = tracking
+        """An event that changes no row."""
 
     def workspace_created(self, config: MatchConfig, tracking: Tracking) -> None:
-        self.last = tracking
         ws = config.workspace_id
         self.steps.append(
             (
@@ -148,7 +161,6 @@ class IndexChanges:
     def workspace_changed(
         self, workspace: UUID, changes: dict[str, Any], tracking: Tracking
     ) -> None:
-        self.last = tracking
         if "api_name" in changes:
             self.steps.append(
                 (
@@ -157,20 +169,24 @@ class IndexChanges:
                     [workspace, changes["api_name"], changes["field_type"], workspace],
                 )
             )
-        elif "identifier" in changes:  # the index is now the new field's keys
-            self.steps.append(
-                (
-                    "UPDATE {workspaces} SET identifier = ?, generation = ?, indexed = "
-                    "(SELECT count(DISTINCT key) FROM {keys} WHERE workspace_id = ? AND field = ?) "
-                    "WHERE workspace_id = ?",
-                    [
-                        changes["identifier"],
-                        changes["generation"],
-                        workspace,
-                        changes["identifier"],
-                        workspace,
-                    ],
-                )
+        elif "identifier" in changes:  # the index is rebuilt from the new field's keys
+            field = changes["identifier"]
+            self.steps.extend(
+                [
+                    ("DELETE FROM {matches} WHERE workspace_id = ?", [workspace]),
+                    (
+                        "INSERT INTO {matches} (workspace_id, key, created) "
+                        "SELECT workspace_id, key, min(created) FROM {keys} "
+                        "WHERE workspace_id = ? AND field = ? GROUP BY workspace_id, key",
+                        [workspace, field],
+                    ),
+                    (
+                        "UPDATE {workspaces} SET identifier = ?, generation = ?, indexed = "
+                        "(SELECT count(*) FROM {matches} WHERE workspace_id = ?) "
+                        "WHERE workspace_id = ?",
+                        [field, changes["generation"], workspace, workspace],
+                    ),
+                ]
             )
         else:
             self.steps.append(
@@ -189,7 +205,6 @@ class IndexChanges:
         key: str | None,
         tracking: Tracking,
     ) -> None:
-        self.last = tracking
         rows = self.steps[-1] if self.steps and isinstance(self.steps[-1], _Rows) else None
         if rows is None:
             rows = _Rows()
@@ -197,7 +212,6 @@ class IndexChanges:
         rows.add(workspace, lead, version, keys, key, tracking.notification_id)
 
     def sequence_stepped(self, workspace: UUID, version: int, tracking: Tracking) -> None:
-        self.last = tracking
         self.sequences[workspace] = version
 
     # -- writing -------------------------------------------------------------------------
@@ -227,6 +241,7 @@ class _Rows:
         self.versions: dict[UUID, int] = {}  # lead created before -> its new version
         self.keys: dict[tuple[UUID, str, UUID], str | None] = {}  # None: removed
         self.created: dict[UUID, list[int]] = {}  # workspace -> [leads, keys indexed]
+        self.matched: list[tuple[UUID, str, int]] = []  # (workspace, key, created) to index
 
     def add(
         self,
@@ -241,7 +256,9 @@ class _Rows:
             self.new_leads[lead] = [workspace, position, 1]
             counts = self.created.setdefault(workspace, [0, 0])
             counts[0] += 1
-            counts[1] += key is not None
+            if key is not None:
+                counts[1] += 1
+                self.matched.append((workspace, key, position))
         elif lead in self.new_leads:
             self.new_leads[lead][2] = version
         else:
@@ -297,6 +314,14 @@ class _Rows:
                     "(SELECT created FROM {leads} WHERE lead_id = ?)"
                 ),
                 removed,
+            )
+        if self.matched:  # as the in-memory index's setdefault: an indexed key stays
+            cursor.executemany(
+                dialect.sql(
+                    "INSERT INTO {matches} (workspace_id, key, created) VALUES (?, ?, ?) "
+                    "ON CONFLICT (workspace_id, key) DO NOTHING"
+                ),
+                [(u(ws), key, created) for ws, key, created in self.matched],
             )
         if self.created:
             cursor.executemany(

@@ -29,9 +29,6 @@ from leadkey.projections.identifier_index import (
 
 from .durable_index import DurableIndex, IndexBehind, Matches, WorkspaceState
 
-#: How many times an insert is retried after another program moved the log under it.
-MAX_CATCH_UPS = 20
-
 
 @dataclass(frozen=True, slots=True)
 class WorkspaceInfo:
@@ -141,12 +138,10 @@ class StoredIndex:
 
     def put(self, events: Sequence[Any]) -> list[Recording]:
         """Record ``events`` and their index changes in one transaction.  If another
-        program wrote to the log without them, the tables catch up first: its events
-        cannot have been this workspace's (they would have taken the sequence version
-        these events take, and the store would have refused them)."""
-        for _ in range(MAX_CATCH_UPS):
-            try:
-                return self.durable.app.events.put(events, index=self.durable.writer(events))
-            except IndexBehind:
-                self.durable.catch_up()
-        raise IndexBehind("the log kept moving without the stored index")
+        program wrote to the log without them, the tables catch up and ``IndexBehind``
+        is raised: the caller decides again from them."""
+        try:
+            return self.durable.app.events.put(events, index=self.durable.writer(events))
+        except IndexBehind:
+            self.durable.catch_up()
+            raise

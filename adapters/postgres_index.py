@@ -8,11 +8,11 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg.sql import SQL, Identifier
 
-from .durable_index import TRACKED, write_index
+from .durable_index import TRACKED, create_index_tables, write_index
 from .index_tables import PostgresDialect
 
 #: The advisory lock that serializes table creation between processes (any number that
@@ -31,7 +31,6 @@ class IndexedPostgresRecorder(PostgresProcessRecorder):
             tracking_table_name=events_table_name.removesuffix("_events") + "_tracking",
         )
         self.dialect = PostgresDialect(datastore.schema)
-        self.sql_create_statements.extend(SQL(s) for s in self.dialect.create_statements())  # type: ignore[arg-type]
         schema = Identifier(datastore.schema)
         self._events = SQL("{0}.{1}").format(schema, Identifier(events_table_name))
         self._tracking = SQL("{0}.{1}").format(schema, Identifier(self.tracking_table_name))
@@ -45,6 +44,8 @@ class IndexedPostgresRecorder(PostgresProcessRecorder):
             connection.execute("SELECT pg_advisory_lock(%s)", [SETUP_LOCK])
             try:
                 super().create_table()
+                with self.datastore.transaction(commit=True) as cursor:
+                    create_index_tables(cursor, self.dialect)
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", [SETUP_LOCK])
 
@@ -77,6 +78,24 @@ class IndexedPostgresRecorder(PostgresProcessRecorder):
                 yield
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+    def notifications_after(self, c: Any, after: int, limit: int) -> list[Notification]:
+        """The next ``limit`` events of the log after position ``after``, read with ``c``."""
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {0} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        )
+        c.execute(statement.format(self._events), [after, limit])
+        return [
+            Notification(
+                id=row["notification_id"],
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            for row in c.fetchall()
+        ]
 
     def lock_log(self, c: Any) -> None:
         """Take the lock writers of events take, so that none writes meanwhile."""

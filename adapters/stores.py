@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -71,6 +72,11 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
         }
         schema = parse_qs(parts.query).get("schema")
         if schema:
+            if not _SCHEMA.fullmatch(schema[-1]):
+                raise StoreError(
+                    f"schema {schema[-1]!r}: a schema name here is letters, digits and _ "
+                    "(not starting with a digit)"
+                )
             settings["POSTGRES_SCHEMA"] = schema[-1]
         if read_only:  # a reader creates no tables, and needs one connection
             settings.update(CREATE_TABLE="false", POSTGRES_POOL_SIZE="1")
@@ -80,6 +86,8 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
     )
 
 
+#: The schema names a store URL takes (PostgreSQL's unquoted identifiers, in any case).
+_SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 #: Seconds a PostgreSQL server has to accept a connection.
 CONNECT_TIMEOUT = 5
 

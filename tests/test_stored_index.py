@@ -5,6 +5,7 @@ distrusted, reported and rebuilt when damaged; on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -242,8 +243,16 @@ def damaged(durable_url: str, statements: list[str]) -> Leadkey:
         ),
         (["DELETE FROM {tracking}"], "it holds rows but no position"),
         (["DELETE FROM {events} WHERE {position} > 4"], "is ahead of the log"),
+        (
+            [
+                "DROP TABLE leadkey_index_keys",
+                "CREATE TABLE leadkey_index_keys (workspace_id TEXT, lead_id TEXT NOT NULL)",
+                "UPDATE leadkey_index_meta SET format = 1",
+            ],
+            "was written in format 1",
+        ),
     ],
-    ids=["format", "another log", "anchor", "no position", "ahead"],
+    ids=["format", "another log", "anchor", "no position", "ahead", "another layout"],
 )
 def test_a_damaged_stored_index_is_reported_and_rebuilt(
     durable_url: str, statements: list[str], said: str
@@ -257,9 +266,54 @@ def test_a_damaged_stored_index_is_reported_and_rebuilt(
     assert_stored_equals_rebuild(app, "w")
     expected = index_at(app).view.workspace("w")
     assert app.workspace("w").versions == expected.versions
+    outcomes(app, "w", [payload("9999999993", None)])  # the tables take new rows
+    assert_stored_equals_rebuild(app, "w")
     app.close()
     with Leadkey(durable_url) as again:
         assert again.index_repairs == []
+
+
+def test_during_a_rebuild_others_read_the_index_as_it_was_or_wait(durable_url: str) -> None:
+    with Leadkey(durable_url) as app:
+        app.create_workspace("w")
+        [(_, lead, _)] = outcomes(app, "w", [payload("9999999991", None)])
+    rebuilding, release = threading.Event(), threading.Event()
+    builder = Leadkey(durable_url)
+    durable = DurableIndex(builder)
+    apply_log = durable._apply_log
+
+    def slowly(*args: Any) -> int:
+        rebuilding.set()
+        release.wait(30)
+        return apply_log(*args)
+
+    durable._apply_log = slowly  # type: ignore[method-assign]
+    errors: list[BaseException] = []
+    found: list[Any] = []
+
+    def run(step: Any) -> None:
+        try:
+            step()
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    def look() -> None:
+        with Leadkey(durable_url, read_only=True) as reader:
+            found.append(reader.lookup("w", "9999999991"))
+
+    rebuild = threading.Thread(target=run, args=(durable.rebuild,))
+    rebuild.start()
+    assert rebuilding.wait(30)
+    looking = threading.Thread(target=run, args=(look,))
+    looking.start()
+    looking.join(0.5)  # SQLite answers from the tables as they were; PostgreSQL waits
+    release.set()
+    rebuild.join(30)
+    looking.join(30)
+    assert errors == []
+    assert [f.lead_id for f in found] == [lead]
+    assert_stored_equals_rebuild(builder, "w")
+    builder.close()
 
 
 def test_a_damaged_store_opened_read_only_is_read_from_the_log_and_left_alone(
@@ -289,6 +343,18 @@ def test_an_altered_row_is_named_by_the_comparison_and_fixed_by_a_rebuild(
     assert len(found) == 2 and all("version 7 stored, 1 in the log" in f for f in found)
     assert app.rebuild_stored_index() == position
     assert_stored_equals_rebuild(app, "w")
+    app.close()
+
+
+def test_a_missing_index_entry_is_named_by_its_key(durable_url: str) -> None:
+    app = damaged(durable_url, ["DELETE FROM leadkey_index_matches WHERE key = '+919999999992'"])
+    lead = app.lookup  # the stored index no longer reaches the lead
+    assert lead("w", "9999999992") is None
+    _, found = app.stored_index_differences("w")  # type: ignore[misc]
+    [difference] = [f for f in found if f.startswith("key ")]
+    assert difference.startswith("key '+919999999992' matches lead None stored, ")
+    app.rebuild_stored_index()
+    assert lead("w", "9999999992") is not None
     app.close()
 
 

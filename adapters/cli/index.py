@@ -33,7 +33,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @store_option
 @click.pass_context
 def rebuild(ctx: click.Context) -> None:
-    """Build the stored index again from the whole log (other writers wait meanwhile)."""
+    """Build the stored index again from the whole log, in one transaction: writers wait
+    until it is done (on SQLite, one that waits more than 10 s fails: run it again)."""
     app = open_app(ctx)
     position = app.rebuild_stored_index()
     if position is None:
