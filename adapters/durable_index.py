@@ -87,10 +87,13 @@ class IndexDamaged(PersistenceError):
 
 @dataclass(frozen=True, slots=True)
 class WorkspaceState:
-    """A workspace's configuration and decision-sequence version, as stored."""
+    """A workspace's configuration, decision-sequence version and counts of leads and of
+    indexed keys, as stored."""
 
     config: MatchConfig
     sequence: int
+    leads: int
+    indexed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +286,8 @@ class DurableIndex:
     def _state(self, cursor: Any, name: str) -> WorkspaceState | None:
         rows = self._execute(
             cursor,
-            "SELECT workspace_id, identifier, country, timezone, generation, sequence "
-            "FROM {workspaces} WHERE name = ?",
+            "SELECT workspace_id, identifier, country, timezone, generation, sequence, leads, "
+            "indexed FROM {workspaces} WHERE name = ?",
             [name],
         )
         if not rows:
@@ -304,17 +307,7 @@ class DurableIndex:
             timezone=row["timezone"],
             generation=row["generation"],
         )
-        return WorkspaceState(config, row["sequence"])
-
-    def counts(self, workspace: UUID) -> tuple[int, int]:
-        """How many leads the workspace has, and how many keys its index holds."""
-        with self._transaction(commit=False) as cursor:
-            row = self._execute(
-                cursor,
-                "SELECT leads, indexed FROM {workspaces} WHERE workspace_id = ?",
-                [self.dialect.uuid(workspace)],
-            )[0]
-        return row["leads"], row["indexed"]
+        return WorkspaceState(config, row["sequence"], row["leads"], row["indexed"])
 
     def matches(self, state: WorkspaceState, keys: Iterable[str]) -> Matches:
         """The leads ``keys`` match under the identifier in force in ``state``."""
@@ -406,12 +399,7 @@ class DurableIndex:
             if state is None:
                 return position, None, None
             index = self._load(cursor, state)
-            row = self._execute(
-                cursor,
-                "SELECT leads, indexed FROM {workspaces} WHERE name = ?",
-                [name],
-            )[0]
-        return position, index, (row["leads"], row["indexed"])
+        return position, index, (state.leads, state.indexed)
 
     def _load(self, cursor: Any, state: WorkspaceState) -> WorkspaceIndex:
         config = state.config

@@ -122,7 +122,7 @@ class StoredIndex:
         return self.durable.matches(state, keys)
 
     def info(self, state: WorkspaceState) -> WorkspaceInfo:
-        return WorkspaceInfo(state.config, *self.durable.counts(state.config.workspace_id))
+        return WorkspaceInfo(state.config, state.leads, state.indexed)
 
     def plan(self, state: WorkspaceState, identifier: str, generation: int) -> RebuildReport:
         return self.durable.plan(state.config, identifier, generation)
