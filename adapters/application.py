@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import replace
 from itertools import islice
-from threading import RLock
+from threading import Lock, RLock
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.application import AggregateNotFoundError, LocalNotificationLog
+from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError
 
 from leadkey.domain.decisions import (
     Decision,
@@ -25,57 +29,44 @@ from leadkey.domain.decisions import (
     identifier_key,
     prepare,
 )
+from leadkey.domain.errors import (
+    ConcurrencyError,
+    InvalidArgument,
+    InvalidConfiguration,
+    UnknownLead,
+    UnknownWorkspace,
+    UnusableValue,
+)
 from leadkey.domain.lead import DroppedPayload, Lead
-from leadkey.domain.normalization import UnusableValue
 from leadkey.domain.payload import NOT_TEXT, dumps, record_text, too_large
 from leadkey.domain.sequence import DecisionSequence
-from leadkey.domain.workspace import (
-    ConfigurationError,
-    Workspace,
-    check_workspace_name,
-    workspace_id,
-)
-from leadkey.projections.audit import check_position
+from leadkey.domain.workspace import Workspace, workspace_id
+from leadkey.projections import audit
+from leadkey.projections.audit import DecisionExplained, ReplayReport, check_position
 from leadkey.projections.identifier_index import (
     IdentifierIndexProjection,
     RebuildReport,
-    WorkspaceIndex,
     index_at,
 )
+from leadkey.projections.what_if import Switch, WhatIfReport, what_if
 
 from .durable_index import DurableIndex, IndexBehind, differences, is_indexed
-from .indexes import LeadIndex, MemoryIndex, StoredIndex, WorkspaceInfo
+from .event_log import LeadLog
+from .group_commit import GroupCommit
+from .indexes import LeadIndex, MemoryIndex, StoredIndex
 from .preparers import Preparers, Wire, from_wire
+from .store_errors import store_errors, wrap_store_errors
 from .stores import check_postgres, event_positions, store_env
+from .views import LeadView, Lookup, Submission, WorkspaceInfo, WorkspaceView
 
 logger = logging.getLogger("leadkey")
 
 #: How many times a batch is re-decided after another writer got in first.
 MAX_ATTEMPTS = 200
-
-
-class UnknownWorkspace(LookupError):
-    """No workspace has that name.
-
-    ``invalid`` says why no workspace can have that name (None if one could be
-    created with it).
-    """
-
-    def __init__(self, name: str, *, invalid: str | None = None) -> None:
-        super().__init__(f"unknown workspace {name!r}")
-        self.name = name
-        self._invalid = invalid
-
-    @property
-    def invalid(self) -> str | None:
-        """Why no workspace can have this name (None if one could be created with it)."""
-        if self._invalid is not None:
-            return self._invalid
-        try:
-            check_workspace_name(self.name)
-        except ConfigurationError as error:
-            return str(error)
-        return None
+#: Seconds to wait for a PostgreSQL server before saying it cannot be reached.
+CONNECT_TIMEOUT = 5.0
+#: How many lookups at past positions keep the index they built (see ``Leadkey.find``).
+PAST_INDEXES = 4
 
 
 class WorkspaceNotCreatedYet(UnknownWorkspace):
@@ -95,77 +86,23 @@ class UnusableLookup(UnusableValue):
     the configuration that was in force (as of log ``position``, None: now)."""
 
     def __init__(self, error: UnusableValue, config: MatchConfig, position: int | None) -> None:
-        super().__init__(error.reason, empty=getattr(error, "empty", False))
+        super().__init__(error.reason, empty=error.empty)
         self.config = config
         self.position = position
 
 
-class ConcurrencyError(RuntimeError):
-    """A batch kept conflicting with other writers and was not recorded."""
-
-
-@dataclass(frozen=True, slots=True)
-class Submission:
-    """A payload with where it came from (recorded with its decision).
-
-    ``source`` maps names to strings, numbers, booleans or None, e.g.
-    ``{"file": "leads.jsonl", "line": 12}``; anything else raises ``TypeError``.
-    """
-
-    payload: Any
-    source: Mapping[str, Any] | None = None
-
-    def __post_init__(self) -> None:
-        source = self.source
-        if source is None:
-            return
-        if not isinstance(source, Mapping) or not all(
-            isinstance(k, str) and (v is None or isinstance(v, str | int | float | bool))
-            for k, v in source.items()
-        ):
-            raise TypeError("a source maps names to strings, numbers, booleans or None")
-        if has_unpaired_surrogate(dict(source)) or any(
-            isinstance(v, int) and v.bit_length() > 63 for v in source.values()
-        ):
-            raise TypeError("a source holds Unicode text and 64-bit integers only")
-        if set(source) == {"_type_", "_data_"}:
-            raise TypeError("a source cannot use exactly the keys '_type_' and '_data_'")
-
-
-@dataclass(frozen=True, slots=True)
-class LeadView:
-    """A lead as seen by a lookup."""
-
-    lead_id: UUID
-    key: str
-    fields: dict[str, Any]
-    version: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"lead_id": str(self.lead_id), "key": self.key, "fields": self.fields}
-
-
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """What a lookup used and found: the configuration in force (as of log ``position``;
-    None: now), the key the value gave under it, and the lead with that key, if any."""
-
-    workspace: str
-    position: int | None
-    config: MatchConfig
-    key: str
-    lead: LeadView | None
-
-
-class Leadkey(Application):
+class Leadkey:
     """Create-or-update matching of lead payloads, event-sourced.
 
-    ``store`` is a URL (``memory:``, ``sqlite:///file.db``, ``postgresql://…``).
-    Every decision is recorded before it is returned: a returned (or yielded)
-    decision is durable in the store.
-    """
+    ``store`` is a URL (``memory:``, ``sqlite:///file.db``, ``postgresql://…``).  Every
+    decision is recorded before it is returned: a returned decision is durable in the
+    store, and carries its log ``position`` and the time it was recorded.
 
-    name = "leadkey"
+    One instance may be shared by threads: reads (lookups, workspace views, audits)
+    never wait for an ingest to commit, and payloads ingested from many threads at once
+    are decided and committed together (see :meth:`submit`).  Every error it raises is a
+    :class:`LeadkeyError`; each method says which kinds.
+    """
 
     def __init__(
         self,
@@ -173,32 +110,43 @@ class Leadkey(Application):
         env: Mapping[str, str] | None = None,
         *,
         read_only: bool = False,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
-        """``read_only`` opens a SQLite file read-only (for reads: a read-only file or
-        folder works, and a missing file is not created); recording then fails.
+        """Open ``store``.  ``env`` adds ``eventsourcing`` settings (e.g. ``COMPRESSOR_TOPIC``).
+
+        ``read_only`` opens a SQLite file read-only (for reads: a read-only file or folder
+        works, and a missing file is not created); recording then fails.  A PostgreSQL
+        server that does not answer within ``connect_timeout`` seconds is unavailable.
 
         On SQLite and PostgreSQL the identifier index is kept in the store with the
-        events (see ``durable_index``).  Opening checks it: one that cannot be trusted is
-        rebuilt from the log, and why is logged and kept in :attr:`index_repairs`; one
-        behind the log catches up.  Read-only, such an index is not repaired: the index
-        is then built in memory from the log.
+        events.  Opening checks it: one that cannot be trusted is rebuilt from the log,
+        and why is logged and kept in :attr:`index_repairs`; one behind the log catches
+        up.  Read-only, such an index is not repaired: it is built in memory instead.
+
+        Raises ``InvalidConfiguration`` (a store URL leadkey cannot use) or
+        ``StoreUnavailable`` (the store cannot be reached or opened).
         """
         settings = {**store_env(store, read_only=read_only), **(env or {})}
-        if settings["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
-            check_postgres(settings)
-        super().__init__(env=settings)
         #: What opening found wrong with the stored index (it was rebuilt, or bypassed).
         self.index_repairs: list[str] = []
         #: Batches decided again because another writer recorded in the workspace first.
         self.redecided = 0
-        self._lock = RLock()
-        self._memory = MemoryIndex(self)
-        self.leads: LeadIndex = self._memory
-        if is_indexed(self.recorder):
-            self._open_stored_index(read_only)
+        self._write_lock = RLock()
+        self._past: OrderedDict[int, IdentifierIndexProjection] = OrderedDict()
+        self._past_lock = Lock()
+        self._group = GroupCommit(self._record_group)
+        with store_errors():
+            if settings["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+                settings.setdefault("POSTGRES_CONNECT_TIMEOUT", str(max(1, round(connect_timeout))))
+                check_postgres(settings, connect_timeout)
+            self._log = LeadLog(env=settings)
+            self._memory = MemoryIndex(self._log, live=not read_only)
+            self.leads: LeadIndex = self._memory
+            if is_indexed(self._log.recorder):
+                self._open_stored_index(read_only)
 
     def _open_stored_index(self, read_only: bool) -> None:
-        durable = DurableIndex(self)
+        durable = DurableIndex(self._log)
         try:
             problem = durable.problem()
         except PersistenceError as error:  # read-only, on a store of an earlier leadkey
@@ -220,13 +168,38 @@ class Leadkey(Application):
             durable.catch_up()
         self.leads = StoredIndex(durable)
 
+    # -- what users of eventsourcing rely on ----------------------------------------
+
     @property
-    def index(self) -> IdentifierIndexProjection:
-        """The identifier index built in this process's memory (caught up on use)."""
-        return self._memory.projection
+    def notification_log(self) -> LocalNotificationLog:
+        """The log, in order, for downstream consumers (eventsourcing's notification log;
+        turn a notification into its event with :attr:`mapper`)."""
+        return self._log.notification_log
+
+    @property
+    def mapper(self) -> Mapper[UUID]:
+        """Turns the log's notifications into domain events (``to_domain_event``)."""
+        return self._log.mapper
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The ``eventsourcing`` settings in force (read-only)."""
+        return MappingProxyType(dict(self._log.env))
+
+    def close(self) -> None:
+        """Record what was submitted, then close the store."""
+        self._group.close()
+        self._log.close()
+
+    def __enter__(self) -> Leadkey:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     # -- workspaces ---------------------------------------------------------------
 
+    @wrap_store_errors
     def create_workspace(
         self,
         name: str,
@@ -236,7 +209,7 @@ class Leadkey(Application):
         timezone: str = "UTC",
         fields: Mapping[str, str] | None = None,
     ) -> WorkspaceInfo:
-        """Create a workspace; raise ``ConfigurationError`` if it is invalid or exists."""
+        """Create a workspace.  Raises ``InvalidConfiguration`` if it is invalid or exists."""
         workspace = Workspace.create(
             name,
             country=country,
@@ -253,42 +226,51 @@ class Leadkey(Application):
             except IndexBehind:  # caught up: these events do not depend on the index
                 continue
             except IntegrityError:
-                raise ConfigurationError(f"workspace {name!r} already exists") from None
+                raise InvalidConfiguration(f"workspace {name!r} already exists") from None
         return self.workspace_info(name)
 
+    @wrap_store_errors
     def workspace_info(self, name: str) -> WorkspaceInfo:
-        """The workspace's configuration and counts of leads; raise ``UnknownWorkspace``.
-        Its cost does not grow with the log (on SQLite and PostgreSQL)."""
+        """The workspace's configuration and counts of leads.  Its cost does not grow with
+        the log (on SQLite and PostgreSQL).  Raises ``UnknownWorkspace``."""
         return self.leads.info(self._state(name))
 
-    def workspace(self, name: str) -> WorkspaceIndex:
-        """The workspace's whole index (every lead's version and keys, read into memory);
-        raise ``UnknownWorkspace``."""
-        return self.leads.load(self._state(name))
+    @wrap_store_errors
+    def workspace(self, name: str) -> WorkspaceView:
+        """A read-only copy of the workspace's whole index (every lead's version, the
+        index under the identifier in force).  Raises ``UnknownWorkspace``."""
+        return WorkspaceView.of(self.leads.load(self._state(name)))
 
+    @wrap_store_errors
     def check_workspace(self, name: str) -> None:
         """Raise ``UnknownWorkspace`` unless ``name`` exists (reads no index: cheap)."""
         _check_name(name)
-        if workspace_id(name) not in self.repository:
+        if workspace_id(name) not in self._log.repository:
             raise UnknownWorkspace(name)
 
+    @wrap_store_errors
     def add_field(self, workspace: str, api_name: str, field_type: str) -> None:
-        """Define a new lead field in ``workspace``."""
+        """Define a new lead field in ``workspace``.  Raises ``UnknownWorkspace``,
+        ``InvalidConfiguration``."""
         self._command(workspace, lambda ws: ws.add_field(api_name, field_type))
 
+    @wrap_store_errors
     def change_identifier(
         self, workspace: str, field: str, *, dry_run: bool = False
     ) -> RebuildReport:
         """Make ``field`` the lead identifier and return the index rebuild report.
 
         With ``dry_run`` nothing is recorded: the report says what the switch would do.
+        Raises ``UnknownWorkspace``, ``InvalidConfiguration``.
         """
         return self._reconfigure(workspace, lambda ws: ws.change_identifier(field), dry_run)
 
+    @wrap_store_errors
     def change_country(
         self, workspace: str, country: str, *, dry_run: bool = False
     ) -> RebuildReport:
-        """Change the default country that completes phone numbers."""
+        """Change the default country that completes phone numbers (as
+        :meth:`change_identifier`)."""
         return self._reconfigure(workspace, lambda ws: ws.change_country(country), dry_run)
 
     def _reconfigure(self, workspace: str, command: Any, dry_run: bool) -> RebuildReport:
@@ -304,7 +286,7 @@ class Leadkey(Application):
 
     def _command(self, workspace: str, command: Any) -> None:
         _check_name(workspace)
-        with self.leads.turn(workspace_id(workspace)):
+        with self._write_lock, self.leads.turn(workspace_id(workspace)):
             for attempt in range(MAX_ATTEMPTS):
                 sequence = self._state(workspace).sequence
                 aggregate = self._load(workspace)
@@ -320,7 +302,7 @@ class Leadkey(Application):
 
     def _load(self, workspace: str) -> Workspace:
         try:
-            return self.repository.get(workspace_id(workspace))
+            return self._log.repository.get(workspace_id(workspace))
         except AggregateNotFoundError:
             raise UnknownWorkspace(workspace) from None
 
@@ -334,11 +316,63 @@ class Leadkey(Application):
     # -- ingest -------------------------------------------------------------------
 
     def ingest(
-        self, workspace: str, payload: Any, *, source: Mapping[str, Any] | None = None
+        self,
+        workspace: str,
+        payload: Any,
+        *,
+        source: Mapping[str, Any] | None = None,
+        drop_unknown: bool = False,
     ) -> Decision:
-        """Decide and record one payload (an Async API body, as JSON text or object)."""
-        return next(self.ingest_many(workspace, [Submission(payload, source)]))
+        """Decide and record one payload (an Async API body: JSON text, bytes or object)
+        and return its decision, once committed.
 
+        Calls from several threads at once are committed together (:meth:`submit`).
+        Raises ``UnknownWorkspace`` (nothing recorded) unless ``drop_unknown``: then a
+        payload for a workspace that does not exist is recorded as dropped.  Raises
+        ``InvalidArgument`` for a ``source`` that cannot be recorded, ``StoreUnavailable``,
+        ``ConcurrencyError``.
+        """
+        return self.submit(workspace, payload, source=source, drop_unknown=drop_unknown).result()
+
+    async def ingest_async(
+        self,
+        workspace: str,
+        payload: Any,
+        *,
+        source: Mapping[str, Any] | None = None,
+        drop_unknown: bool = False,
+    ) -> Decision:
+        """:meth:`ingest` for asyncio: awaits the commit without blocking the event loop."""
+        future = self.submit(workspace, payload, source=source, drop_unknown=drop_unknown)
+        return await asyncio.wrap_future(future)
+
+    def submit(
+        self,
+        workspace: str,
+        payload: Any,
+        *,
+        source: Mapping[str, Any] | None = None,
+        drop_unknown: bool = False,
+    ) -> Future[Decision]:
+        """Queue one payload for group commit and return at once: the future holds its
+        decision once the batch that carries it has committed (or the error that kept
+        that batch from being recorded, as :meth:`ingest` says).
+
+        Payloads submitted while a batch commits make up the next batch: one transaction
+        and one step of the workspace's decision sequence for all of them.  Payloads keep
+        the order in which they were submitted.
+        """
+        _check_name(workspace)
+        return self._group.submit(workspace, Submission(payload, source), drop_unknown)
+
+    def _record_group(
+        self, workspace: str, submissions: Sequence[Submission], drop_unknown: bool
+    ) -> list[Decision]:
+        with store_errors():
+            texts = [_payload_text(s.payload) for s in submissions]
+            return self._ingest_batch(workspace, submissions, texts, None, drop_unknown)
+
+    @wrap_store_errors
     def ingest_many(
         self,
         workspace: str,
@@ -346,6 +380,7 @@ class Leadkey(Application):
         *,
         batch_size: int = 1000,
         workers: int = 0,
+        drop_unknown: bool = False,
     ) -> Iterator[Decision]:
         """Decide and record payloads in order, committing ``batch_size`` at a time.
 
@@ -354,21 +389,21 @@ class Leadkey(Application):
 
         With ``workers`` > 0, that many processes parse and normalize the next batches
         (:func:`prepare`, a pure function) while this one matches and records; the
-        decisions are the same as without them.
+        decisions are the same as without them.  Raises as :meth:`ingest` does.
         """
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidArgument(f"batch_size must be a positive integer, not {batch_size!r}")
         _check_name(workspace)
         items = iter(payloads)
         batches = iter(lambda: _batch(items, batch_size), None)
         if workers <= 0:
             for submissions, texts in batches:
-                yield from self._ingest_batch(workspace, submissions, texts, None)
+                yield from self._ingest_batch(workspace, submissions, texts, None, drop_unknown)
             return
         with Preparers(workers) as preparers:
             ahead = preparers.pipeline(batches, lambda: self._config(workspace))
             for submissions, texts, prepared in ahead:
-                yield from self._ingest_batch(workspace, submissions, texts, prepared)
+                yield from self._ingest_batch(workspace, submissions, texts, prepared, drop_unknown)
 
     def _config(self, workspace: str) -> MatchConfig | None:
         state = self.leads.state(workspace)
@@ -380,11 +415,14 @@ class Leadkey(Application):
         submissions: Sequence[Submission],
         texts: Sequence[str],
         prepared: Wire | None,
+        drop_unknown: bool,
     ) -> list[Decision]:
         ready: tuple[MatchConfig | None, list[Prepared]] | None = None
-        with self._lock, self.leads.turn(workspace_id(workspace)):
+        with self._write_lock, self.leads.turn(workspace_id(workspace)):
             for attempt in range(MAX_ATTEMPTS):
                 state = self.leads.state(workspace)
+                if state is None and not drop_unknown:
+                    raise UnknownWorkspace(workspace)
                 config = state.config if state else None
                 if ready is None or ready[0] != config:
                     ready = config, _ready(config, texts, prepared)
@@ -393,13 +431,16 @@ class Leadkey(Application):
                     index = self.leads.matches(state, [p.key for p in ready[1] if p.key])
                 decisions, events = self._conclude(workspace, index, submissions, ready[1])
                 try:
-                    self.leads.put(events)
+                    recordings = self.leads.put(events)
                 except (IntegrityError, IndexBehind):  # another writer got in first
                     self.redecided += 1
                     self.leads.catch_up()  # (the index too, if that writer did not keep it)
                     _pause(attempt)
                     continue
-                return decisions
+                return [
+                    replace(d, position=r.notification.id, recorded_at=r.domain_event.timestamp)
+                    for d, r in zip(decisions, recordings, strict=False)
+                ]
         raise ConcurrencyError("a batch kept conflicting with other writers")
 
     def _conclude(
@@ -460,20 +501,23 @@ class Leadkey(Application):
 
     # -- reads --------------------------------------------------------------------
 
+    @wrap_store_errors
     def lookup(self, workspace: str, value: Any, *, at: int | None = None) -> LeadView | None:
         """The lead whose identifier matches ``value`` (any spelling), or None: the
         ``lead`` of :meth:`find`, which says what it raises."""
         return self.find(workspace, value, at=at).lead
 
+    @wrap_store_errors
     def find(self, workspace: str, value: Any, *, at: int | None = None) -> Lookup:
         """Look ``value`` up (any spelling): the configuration used, the key, the lead.
 
-        With ``at``, as of that log position: the identifier then in force, the index
-        rebuilt from the log up to it, and the lead's fields as they were.  Raises
-        ``UnknownWorkspace`` (``WorkspaceNotCreatedYet`` when the workspace was created
-        after ``at``), ``PositionError`` (a ``ValueError``) unless ``at`` is 0 to
-        ``MAX_POSITION`` (2**63 - 1), or ``UnusableLookup`` (an ``UnusableValue``) when
-        ``value`` cannot be a key of the identifier in force.
+        With ``at``, as of that log position: the identifier then in force, the index as
+        of that position (built from the log once, then reused for that position), and
+        the lead's fields as they were.  Raises ``UnknownWorkspace``
+        (``WorkspaceNotCreatedYet`` when the workspace was created after ``at``),
+        ``PositionError`` (an ``InvalidArgument``) unless ``at`` is 0 to ``MAX_POSITION``
+        (2**63 - 1), or ``UnusableLookup`` (an ``UnusableValue``) when ``value`` cannot
+        be a key of the identifier in force.
         """
         if at is not None:
             check_position(at)
@@ -481,51 +525,136 @@ class Leadkey(Application):
         if at is None:
             state = self._state(workspace)
         else:
-            state = index_at(self, at).view.workspace(workspace)
+            state = self._index_at(at).view.workspace(workspace)
             if state is None:
                 self.check_workspace(workspace)  # never created: UnknownWorkspace
-                created = self.event_positions(workspace_id(workspace)).get(1)
+                created = self._positions(workspace_id(workspace)).get(1)
                 raise WorkspaceNotCreatedYet(workspace, at, created)
-        config = state.config
-        try:
-            key = identifier_key(config.identifier_type, value, config.country)
-        except UnusableValue as error:
-            raise UnusableLookup(error, config, at) from error
-        index = state if at is not None else self.leads.matches(state, [key])
-        found = index.lookup(key)
+        while True:  # (an in-memory index changes in place: see ``WorkspaceIndex.reconfigure``)
+            config = state.config
+            try:
+                key = identifier_key(config.identifier_type, value, config.country)
+            except UnusableValue as error:
+                raise UnusableLookup(error, config, at) from error
+            index = state if at is not None else self.leads.matches(state, [key])
+            found = index.lookup(key)
+            if state.config is config:
+                break
         lead = None
         if found is not None:
             version = index.versions[found] if at is not None else None
-            aggregate = self.repository.get(found, version=version)
+            aggregate = self._log.repository.get(found, version=version)
             lead = LeadView(
                 lead_id=found, key=key, fields=dict(aggregate.fields), version=aggregate.version
             )
         return Lookup(workspace, at, config, key, lead)
 
+    def _index_at(self, position: int) -> IdentifierIndexProjection:
+        """The index as of ``position`` (the log before it never changes: kept for reuse)."""
+        with self._past_lock:
+            found = self._past.get(position)
+            if found is None:
+                found = self._past[position] = index_at(self._log, position)
+                while len(self._past) > PAST_INDEXES:
+                    self._past.popitem(last=False)
+            self._past.move_to_end(position)
+            return found
+
+    @wrap_store_errors
+    def lead(self, lead_id: UUID | str) -> LeadView:
+        """The lead with that id (a UUID or its text), as it is now: its key is the one it
+        was created with.  Raises ``UnknownLead``."""
+        try:
+            uuid = lead_id if isinstance(lead_id, UUID) else UUID(str(lead_id))
+            aggregate = self._log.repository.get(uuid)
+        except (ValueError, AggregateNotFoundError):
+            raise UnknownLead(lead_id) from None
+        if not isinstance(aggregate, Lead):
+            raise UnknownLead(lead_id)
+        return LeadView(uuid, aggregate.key, dict(aggregate.fields), aggregate.version)
+
+    def _positions(self, aggregate_id: UUID) -> dict[int, int]:
+        return event_positions(self._log, aggregate_id)
+
+    # -- audit --------------------------------------------------------------------
+
+    @wrap_store_errors
+    def replay(self, workspace: str, *, until: int | None = None, workers: int = 0) -> ReplayReport:
+        """Re-derive every decision recorded in ``workspace`` (up to log position
+        ``until``) from the log before it and compare.  With ``workers=1`` a process
+        normalizes ahead of the replay (the same report; a script doing this needs the
+        ``if __name__ == "__main__":`` guard).  Raises ``UnknownWorkspace``,
+        ``PositionError``, ``InvalidArgument`` (``workers`` other than 0 or 1)."""
+        from .lookahead import replay_with_workers  # (it starts processes: only if asked)
+
+        if until is not None:
+            check_position(until)
+        self.check_workspace(workspace)
+        return replay_with_workers(self._log, workspace, until=until, workers=workers)
+
+    @wrap_store_errors
+    def explain_lead(self, lead_id: UUID | str) -> list[DecisionExplained]:
+        """Every decision that created or updated the lead, oldest first, each with its
+        log position and the field changes it made.  Raises ``UnknownLead``."""
+        try:
+            return audit.explain_lead(self._log, lead_id)
+        except (ValueError, AggregateNotFoundError):
+            raise UnknownLead(lead_id) from None
+
+    @wrap_store_errors
+    def explain_position(self, position: int) -> DecisionExplained | None:
+        """The decision recorded at log ``position`` (None if none is there).  Raises
+        ``PositionError``."""
+        return audit.explain_position(self._log, position)
+
+    @wrap_store_errors
+    def positions_of_line(self, workspace: str, line: int, file: str | None = None) -> list[int]:
+        """Log positions of the decisions recorded for input line ``line`` (of ``file``)."""
+        self.check_workspace(workspace)
+        return audit.positions_of_line(self._log, workspace, line, file)
+
+    @wrap_store_errors
+    def what_if(
+        self, workspace: str, switches: Switch | Sequence[Switch], *, until: int | None = None
+    ) -> WhatIfReport:
+        """What the workspace's decisions (up to log position ``until``) would have been
+        under other identifier or country switches, replayed from its log; nothing is
+        recorded.  Raises ``WhatIfError`` (an ``InvalidArgument``) for a workspace not in
+        the log up to ``until``, a switch to a field that is not (yet) an identifier-type
+        field of the workspace, or to an unknown country."""
+        _check_name(workspace)
+        return what_if(self._log, workspace, switches, until=until)
+
+    # -- the stored index ------------------------------------------------------------
+
+    @wrap_store_errors
     def stored_index_status(self) -> dict[str, Any] | None:
         """The stored index's position, the log's last position, and why the index
         cannot be trusted (``problem``, None if it can); None without a stored index."""
-        if not is_indexed(self.recorder):
+        if not is_indexed(self._log.recorder):
             return None
-        durable = DurableIndex(self)
+        durable = DurableIndex(self._log)
         try:
             position, log = durable.positions()
             problem = durable.problem()
         except PersistenceError:  # a store of an earlier leadkey, opened read-only
-            log = self.recorder.max_notification_id() or 0
+            log = self._log.recorder.max_notification_id() or 0
             position, problem = 0, "has no tables yet (the next writing command builds them)"
         return {"position": position, "log": log, "problem": problem}
 
+    @wrap_store_errors
     def rebuild_stored_index(self) -> int | None:
         """Build the stored index again from the whole log; its position (None: this
         store keeps none)."""
-        if not is_indexed(self.recorder):
+        if not is_indexed(self._log.recorder):
             return None
-        durable = DurableIndex(self)
-        position = durable.rebuild()
-        self.leads = StoredIndex(durable)
+        durable = DurableIndex(self._log)
+        with self._write_lock:
+            position = durable.rebuild()
+            self.leads = StoredIndex(durable)
         return position
 
+    @wrap_store_errors
     def stored_index_differences(self, workspace: str) -> tuple[int, list[str]] | None:
         """Compare the workspace's stored index with one rebuilt from the log at the
         stored position: that position and the differences (none: equal).  None when
@@ -533,16 +662,8 @@ class Leadkey(Application):
         if not isinstance(self.leads, StoredIndex):
             return None
         position, stored, counts = self.leads.durable.snapshot(workspace)
-        rebuilt = index_at(self, position).view.workspace(workspace)
+        rebuilt = index_at(self._log, position).view.workspace(workspace)
         return position, differences(stored, counts, rebuilt)
-
-    def event_positions(self, aggregate_id: UUID) -> dict[int, int]:
-        """The log position of each of an aggregate's events, by version."""
-        return event_positions(self, aggregate_id)
-
-    def lead(self, lead_id: UUID) -> Lead:
-        """The lead with that id (raises ``AggregateNotFoundError``)."""
-        return self.repository.get(lead_id)
 
 
 def _ready(
@@ -563,7 +684,7 @@ def _pause(attempt: int) -> None:
 
 def _check_name(workspace: object) -> None:
     if not isinstance(workspace, str):
-        raise TypeError(f"a workspace name is a string, not {type(workspace).__name__}")
+        raise InvalidArgument(f"a workspace name is a string, not {type(workspace).__name__}")
     if has_unpaired_surrogate(workspace):
         raise UnknownWorkspace(
             workspace.encode("utf-8", "backslashreplace").decode(),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from threading import RLock
 from typing import Any, Protocol
 from uuid import UUID
@@ -28,15 +27,7 @@ from leadkey.projections.identifier_index import (
 )
 
 from .durable_index import DurableIndex, IndexBehind, Matches, WorkspaceState
-
-
-@dataclass(frozen=True, slots=True)
-class WorkspaceInfo:
-    """A workspace's configuration, how many leads it has and how many its index reaches."""
-
-    config: MatchConfig
-    leads: int
-    indexed: int
+from .views import WorkspaceInfo
 
 
 class State(Protocol):
@@ -59,19 +50,29 @@ class LeadIndex(Protocol):
 
 class MemoryIndex:
     """The identifier index as a projection in this process's memory, caught up from the
-    log on first use and kept up to date with what this process records."""
+    log on first use and kept up to date with what this process records.
 
-    def __init__(self, app: Any) -> None:
+    ``live``: this process is the log's only writer (``memory:``), so once caught up the
+    index changes only with what this process records, and reads take no lock: they see
+    the index before or after a batch, never wait for it.  Otherwise (read-only, while
+    other processes write) every read catches up first.
+    """
+
+    def __init__(self, app: Any, *, live: bool = True) -> None:
         self.app = app
         self.projection = IdentifierIndexProjection(IndexView())
         self.lock = RLock()
+        self.live = live
+        self.caught_up = False
 
     def catch_up(self) -> None:
         with self.lock:
             self.projection.catch_up(self.app)
+            self.caught_up = True
 
     def state(self, name: str) -> WorkspaceIndex | None:
-        self.catch_up()
+        if not (self.live and self.caught_up):
+            self.catch_up()
         return self.projection.view.workspace(name)
 
     def matches(self, state: WorkspaceIndex, keys: Iterable[str]) -> WorkspaceIndex:

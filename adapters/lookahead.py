@@ -22,6 +22,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 
 from leadkey.domain.decisions import normalize_ahead
+from leadkey.domain.errors import InvalidArgument
 from leadkey.domain.field_types import FieldType
 from leadkey.domain.lead import DECISION_EVENTS
 from leadkey.domain.normalization import keep_journal, prime, take_journal
@@ -33,7 +34,7 @@ from leadkey.projections.identifier_index import (
     fewer_collections,
 )
 
-from .application import Leadkey
+from .event_log import LeadLog
 from .processes import start_worker, stop_worker
 from .stores import StoreError
 
@@ -122,7 +123,7 @@ def _work(
     """
     app = None
     try:
-        app = Leadkey(env=env)
+        app = LeadLog(env=env)
         keep_journal()
         log = _Log(app, workspace)
         after = 0
@@ -155,7 +156,7 @@ def _work(
 class _Log:
     """The worker's reading of the log: the configuration in force, and normalizing."""
 
-    def __init__(self, app: Leadkey, workspace: str) -> None:
+    def __init__(self, app: Application, workspace: str) -> None:
         self.app = app
         self.wanted = workspace_id(workspace)
         self.configs = IdentifierIndexProjection(IndexView())  # fed workspace events only
@@ -194,7 +195,7 @@ def replay_with_workers(
     """:func:`~leadkey.projections.audit.replay`, with a worker normalizing ahead when
     ``workers`` is 1 (0: none).  The report is the same either way."""
     if workers not in (0, 1):
-        raise ValueError("workers must be 0 or 1: one worker reads ahead of the replay")
+        raise InvalidArgument("workers must be 0 or 1: one worker reads ahead of the replay")
     if not workers:
         return replay(app, workspace, until=until)
     with NormalizingAhead(app, workspace, until) as ahead:

@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from leadkey.domain.errors import InvalidConfiguration, StoreUnavailable
 from leadkey.projections.identifier_index import read_log
 
 DEFAULT_STORE = "sqlite:///leadkey.db"
@@ -22,7 +23,7 @@ SQLITE_RECORDER = "leadkey.adapters.durable_index:IndexedSQLiteRecorder"
 POSTGRES_RECORDER = "leadkey.adapters.postgres_index:IndexedPostgresRecorder"
 
 
-class StoreError(ValueError):
+class StoreError(InvalidConfiguration):
     """A store URL that leadkey cannot use."""
 
 
@@ -88,15 +89,15 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
 
 #: The schema names a store URL takes (PostgreSQL's unquoted identifiers, in any case).
 _SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-#: Seconds a PostgreSQL server has to accept a connection.
-CONNECT_TIMEOUT = 5
 
 
-def check_postgres(env: dict[str, str]) -> None:
+def check_postgres(env: dict[str, str], timeout: float) -> None:
     """Connect once to the PostgreSQL server ``env`` names, so that a wrong host or port,
     a missing database or role, or a refused password is said at once and by name
     (the connection pool would retry for its whole timeout, then say only that it
-    could not connect).  Raise ``StoreError`` with the server's reason."""
+    could not connect).  Raise ``StoreUnavailable`` with the server's reason when it
+    does not answer within ``timeout`` seconds or refuses, ``StoreError`` for a schema
+    that is not there."""
     import psycopg  # only with the postgres extra
 
     where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
@@ -107,11 +108,11 @@ def check_postgres(env: dict[str, str]) -> None:
             dbname=env["POSTGRES_DBNAME"],
             user=env["POSTGRES_USER"],
             password=env["POSTGRES_PASSWORD"],
-            connect_timeout=CONNECT_TIMEOUT,
+            connect_timeout=max(1, round(timeout)),
         )
     except psycopg.Error as error:
         reason = " ".join(str(error).split()) or type(error).__name__
-        raise StoreError(f"cannot connect to PostgreSQL at {where}: {reason}") from None
+        raise StoreUnavailable(f"cannot connect to PostgreSQL at {where}: {reason}") from error
     with connection:
         schema = env.get("POSTGRES_SCHEMA")
         if (

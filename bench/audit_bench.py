@@ -74,9 +74,7 @@ def build(store: str, count: int) -> None:
 def step(store: str, name: str) -> None:
     """One measured step, in this (fresh) process; prints one line."""
     from leadkey.adapters.application import Leadkey
-    from leadkey.adapters.lookahead import replay_with_workers
     from leadkey.domain.lead import Lead
-    from leadkey.projections.audit import explain_lead
     from leadkey.projections.identifier_index import read_log
     from leadkey.projections.what_if import Switch, what_if
 
@@ -84,7 +82,7 @@ def step(store: str, name: str) -> None:
     if name in ("replay", "replay-worker"):
         app = Leadkey(store)
         workers = int(name == "replay-worker")
-        report = replay_with_workers(app, WORKSPACE, workers=workers)
+        report = app.replay(WORKSPACE, workers=workers)
         figure = f"{sum(report.decisions.values()):,} decisions, verified={report.verified}"
     elif name == "what-if":
         report = what_if(Leadkey(store), WORKSPACE, Switch(identifier="email"))
@@ -96,9 +94,11 @@ def step(store: str, name: str) -> None:
         )
     elif name == "explain":
         app = Leadkey(store)
-        lead = next(e.originator_id for e, _ in read_log(app) if isinstance(e, Lead.LeadCreated))
+        lead = next(
+            e.originator_id for e, _ in read_log(app._log) if isinstance(e, Lead.LeadCreated)
+        )
         started = time.perf_counter()
-        history = explain_lead(app, lead)
+        history = app.explain_lead(lead)
         figure = f"{len(history)} decisions of one lead"
     else:
         raise SystemExit(f"unknown step {name!r}")

@@ -107,10 +107,10 @@ def seeded_app(leads: int) -> Leadkey:
     for event in lead_events(leads):
         chunk.append(event)
         if len(chunk) == 10_000:
-            app.events.put(chunk)
+            app._log.events.put(chunk)
             chunk = []
     if chunk:
-        app.events.put(chunk)
+        app._log.events.put(chunk)
     return app
 
 
@@ -140,7 +140,7 @@ def main() -> None:
     app = seeded_app(args.leads)
     gc.collect()
     started = time.perf_counter()
-    rebuilt = index_at(app)
+    rebuilt = index_at(app._log)
     print(
         f"start-up rebuild from the log, {args.leads:,} leads: "
         f"{time.perf_counter() - started:.2f} s"

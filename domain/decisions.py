@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -38,7 +39,13 @@ class MatchConfig:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What happened to one payload, and everything needed to explain it."""
+    """What happened to one payload, and everything needed to explain it.
+
+    Once recorded, ``position`` is its place in the log (pass it to ``explain_position``
+    or ``find(at=)``) and ``recorded_at`` the time it was recorded (UTC); both are None
+    for a decision not recorded (a replay's, a what-if's), and neither takes part in
+    comparing decisions: the same payload decided the same way is the same decision.
+    """
 
     outcome: Outcome
     payload: str
@@ -51,6 +58,8 @@ class Decision:
     rejected: dict[str, str] = field(default_factory=dict)
     ignored: dict[str, str] = field(default_factory=dict)
     config: MatchConfig | None = None
+    position: int | None = field(default=None, compare=False)
+    recorded_at: datetime | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (the CLI's ``--json`` shape)."""
@@ -63,6 +72,8 @@ class Decision:
             "applied": self.applied,
             "rejected": self.rejected,
             "ignored": self.ignored,
+            "position": self.position,
+            "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
         }
 
     def record(self, source: Mapping[str, Any] | None = None) -> dict[str, Any]:

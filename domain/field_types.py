@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .errors import LeadkeyError
 from .normalization import UnusableValue, email_key, fold_text, is_blank, phone_key
 
 
@@ -49,7 +50,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DATE = re.compile(r"^(\d{2})/(\d{2})/(\d{4})(?: (\d{2}):(\d{2}):(\d{2}))?$")
 
 
-class FieldRejected(ValueError):
+class FieldRejected(LeadkeyError, ValueError):
     """A value does not fit its field's type; the message says why."""
 
 

@@ -24,6 +24,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+from .errors import UnusableValue
 from .memo import Memo
 from .rules import RULES_VERSION
 
@@ -67,15 +68,6 @@ _SECOND_NUMBER = re.compile(r"\d[,x](\+?)(\d+)$", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
 #: Removed from a phone value before it is read: whitespace, dashes, dots, parentheses.
 _SEPARATORS = str.maketrans("", "", _WHITESPACE + "-.()")
-
-
-class UnusableValue(ValueError):
-    """A value that cannot be turned into a key; ``reason`` says why."""
-
-    def __init__(self, reason: str, *, empty: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.empty = empty
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
 
+from .errors import LeadkeyError
 from .outcomes import DropReason
 
 #: Largest payload, in bytes of its UTF-8 text.
@@ -48,7 +49,7 @@ _LONG_NUMBER = re.compile(f"[-+.eE0-9]{{{MAX_NUMBER_CHARS + 1},}}")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
-class PayloadRefused(Exception):
+class PayloadRefused(LeadkeyError):
     """The payload's text is past a limit or not JSON, for ``reason``."""
 
     def __init__(self, reason: DropReason, message: str) -> None:

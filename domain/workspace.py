@@ -6,6 +6,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from .errors import InvalidConfiguration
 from .field_types import (
     IDENTIFIER_TYPES,
     STANDARD_FIELDS,
@@ -21,10 +22,6 @@ DEFAULT_IDENTIFIER = "phone"
 DEFAULT_TIMEZONE = "UTC"
 
 
-class ConfigurationError(ValueError):
-    """A workspace command that the workspace's rules refuse."""
-
-
 def workspace_id(name: str) -> UUID:
     """The id of the workspace called ``name`` (the same in every process)."""
     return uuid5(LEADKEY_NAMESPACE, f"workspace/{name}")
@@ -32,10 +29,10 @@ def workspace_id(name: str) -> UUID:
 
 def check_country(country: str) -> str:
     """The region code ``country`` in upper case (``us`` is ``US``) if phonenumbers
-    knows it as a region, else raise ``ConfigurationError``."""
+    knows it as a region, else raise ``InvalidConfiguration``."""
     code = country.upper() if isinstance(country, str) and country.isascii() else None
     if code is None or code not in SUPPORTED_REGIONS:
-        raise ConfigurationError(
+        raise InvalidConfiguration(
             f"unknown default country {country!r}: use an ISO 3166 alpha-2 code "
             "that phonenumbers supports (e.g. IN, US, GB)"
         )
@@ -47,14 +44,14 @@ MAX_NAME_LENGTH = 128
 
 
 def check_workspace_name(name: str) -> str:
-    """Return ``name`` if a workspace can be called that, else raise ``ConfigurationError``
+    """Return ``name`` if a workspace can be called that, else raise ``InvalidConfiguration``
     saying why (1 to 128 characters of printable Unicode text, not only whitespace)."""
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
-        raise ConfigurationError(
+        raise InvalidConfiguration(
             f"a workspace name must be 1 to {MAX_NAME_LENGTH} characters, not only whitespace"
         )
     if not name.isprintable():  # unpaired surrogates (not Unicode text) are not printable
-        raise ConfigurationError("a workspace name must be printable Unicode text")
+        raise InvalidConfiguration("a workspace name must be printable Unicode text")
     return name
 
 
@@ -80,7 +77,7 @@ class Workspace(Aggregate):
         timezone: str = DEFAULT_TIMEZONE,
         fields: dict[str, str] | None = None,
     ) -> Workspace:
-        """Create a workspace after checking every setting; raise ConfigurationError."""
+        """Create a workspace after checking every setting; raise InvalidConfiguration."""
         check_workspace_name(name)
         all_fields = {api: str(t) for api, t in STANDARD_FIELDS.items()}
         for api_name, type_name in (fields or {}).items():
@@ -88,15 +85,16 @@ class Workspace(Aggregate):
                 check_api_name(api_name)
                 field_type = parse_field_type(type_name)
             except ValueError as error:
-                raise ConfigurationError(str(error)) from None
+                raise InvalidConfiguration(str(error)) from None
             if api_name in all_fields and all_fields[api_name] != field_type:
-                raise ConfigurationError(f"{api_name!r} is a standard {all_fields[api_name]} field")
+                standard = all_fields[api_name]
+                raise InvalidConfiguration(f"{api_name!r} is a standard {standard} field")
             all_fields[api_name] = str(field_type)
         _check_identifier(all_fields, identifier)
         try:
             check_timezone(timezone)
         except ValueError as error:
-            raise ConfigurationError(str(error)) from None
+            raise InvalidConfiguration(str(error)) from None
         return cls(
             name=name,
             country=check_country(country),
@@ -122,9 +120,9 @@ class Workspace(Aggregate):
             check_api_name(api_name)
             parsed = parse_field_type(field_type)
         except ValueError as error:
-            raise ConfigurationError(str(error)) from None
+            raise InvalidConfiguration(str(error)) from None
         if api_name in self.fields:
-            raise ConfigurationError(
+            raise InvalidConfiguration(
                 f"field {api_name!r} already exists (type {self.fields[api_name]})"
             )
         self._field_added(api_name=api_name, field_type=str(parsed))
@@ -137,7 +135,7 @@ class Workspace(Aggregate):
         """Make ``field`` the lead identifier (a phone, email or text field)."""
         _check_identifier(self.fields, field)
         if field == self.identifier:
-            raise ConfigurationError(f"{field!r} is already the lead identifier")
+            raise InvalidConfiguration(f"{field!r} is already the lead identifier")
         self._identifier_changed(
             old_field=self.identifier, new_field=field, generation=self.generation + 1
         )
@@ -151,7 +149,7 @@ class Workspace(Aggregate):
         """Change the default country used to complete phone numbers."""
         country = check_country(country)
         if country == self.country:
-            raise ConfigurationError(f"{country!r} is already the default country")
+            raise InvalidConfiguration(f"{country!r} is already the default country")
         self._country_changed(
             old_country=self.country, new_country=country, generation=self.generation + 1
         )
@@ -173,9 +171,9 @@ WORKSPACE_EVENTS = (
 
 def _check_identifier(fields: dict[str, str], field: str) -> None:
     if not isinstance(field, str) or field not in fields:
-        raise ConfigurationError(f"no field {field!r} in this workspace")
+        raise InvalidConfiguration(f"no field {field!r} in this workspace")
     if FieldType(fields[field]) not in IDENTIFIER_TYPES:
-        raise ConfigurationError(
+        raise InvalidConfiguration(
             f"field {field!r} is of type {fields[field]}: the lead identifier must be "
             "a phone, email or text field"
         )

@@ -21,6 +21,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Tracking
 
 from leadkey.domain.decisions import Decision, decide
+from leadkey.domain.errors import InvalidArgument
 from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead
 from leadkey.domain.normalization import NORMALIZER_VERSIONS
 from leadkey.domain.rules import RULES_VERSION, rules_version
@@ -346,7 +347,7 @@ def positions_of_line(
 MAX_POSITION = 2**63 - 1
 
 
-class PositionError(ValueError):
+class PositionError(InvalidArgument):
     """A log position that is not an integer from 0 to :data:`MAX_POSITION`."""
 
 

@@ -117,11 +117,13 @@ class WorkspaceIndex:
         """Adopt ``config``; a new identifier field rebuilds the index."""
         identifier_moved = config.identifier != self.config.identifier
         generation_moved = config.generation != self.config.generation
-        self.config = config
         if identifier_moved:
             self.index, self.report = self.plan(config.identifier, config.generation)
         elif generation_moved:
             self.report = self.plan(config.identifier, config.generation)[1]
+        # last: a reader that finds ``config`` unchanged after reading ``index`` has read
+        # an index of that configuration (see ``Leadkey.find``)
+        self.config = config
 
     def lead_recorded(
         self, lead: UUID, version: int, keys: dict[str, str | None], key: str | None

@@ -39,10 +39,11 @@ from leadkey.domain.decisions import (
     matched_lead,
     prepare,
 )
+from leadkey.domain.errors import InvalidArgument
 from leadkey.domain.field_types import IDENTIFIER_TYPES, FieldType
 from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead
 from leadkey.domain.normalization import NORMALIZER_VERSIONS
-from leadkey.domain.workspace import ConfigurationError, Workspace, check_country, workspace_id
+from leadkey.domain.workspace import InvalidConfiguration, Workspace, check_country, workspace_id
 
 from .identifier_index import (
     IdentifierIndexProjection,
@@ -66,7 +67,7 @@ _CONFIGURATION = (
 _SETTINGS = {Workspace.IdentifierChanged: "identifier", Workspace.DefaultCountryChanged: "country"}
 
 
-class WhatIfError(ValueError):
+class WhatIfError(InvalidArgument):
     """A what-if that cannot be run (unknown workspace, field or country)."""
 
 
@@ -260,7 +261,7 @@ def _country_checked(switch: Switch) -> Switch:
         return switch
     try:
         return replace(switch, country=check_country(switch.country))
-    except ConfigurationError as error:
+    except InvalidConfiguration as error:
         raise WhatIfError(str(error)) from None
 
 

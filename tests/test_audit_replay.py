@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from leadkey.adapters.application import Leadkey
 from leadkey.adapters.strategies import WORKSPACE_FIELDS, payload_streams
-from leadkey.projections.audit import replay
 
 switches = st.lists(
     st.tuples(st.integers(0, 30), st.sampled_from(["email", "customer_id", "phone"])),
@@ -36,19 +35,19 @@ def ingest_with_switches(app: Leadkey, stream: list[Any], plan: list[tuple[int, 
 def test_replay_re_derives_every_decision(stream: list[Any], plan: list[tuple[int, str]]) -> None:
     app = Leadkey("memory:")
     ingest_with_switches(app, stream, plan)
-    report = replay(app, "w")
+    report = app.replay("w")
     assert report.exact, report.as_dict()
     assert sum(report.decisions.values()) == len(stream)
-    assert report.position == app.recorder.max_notification_id()
+    assert report.position == app._log.recorder.max_notification_id()
 
 
 def test_replay_until_a_position_counts_only_what_came_before(app: Leadkey) -> None:
     app.create_workspace("w")
     app.ingest("w", {"fields": {"phone": "9999999999"}})
-    middle = app.recorder.max_notification_id()
+    middle = app._log.recorder.max_notification_id()
     app.ingest("w", {"fields": {"phone": "+91 99999 99999"}})
-    assert replay(app, "w", until=middle).decisions == {"created": 1}
-    assert replay(app, "w").decisions == {"created": 1, "updated": 1}
+    assert app.replay("w", until=middle).decisions == {"created": 1}
+    assert app.replay("w").decisions == {"created": 1, "updated": 1}
 
 
 NUMBERS = ["9999999991", "9999999992", "+91 99999 99991", "9999999993", "99999", "9999999992"]
@@ -63,7 +62,7 @@ def test_a_tampered_decision_fails_verification_and_is_named(tmp_path: Path, vic
     positions = []
     for number in NUMBERS:
         app.ingest("w", {"fields": {"phone": number, "name": "n"}})
-        positions.append(app.recorder.max_notification_id() - 1)  # the decision, not the step
+        positions.append(app._log.recorder.max_notification_id() - 1)  # the decision, not the step
     app.close()
     copy = tmp_path / f"copy-{victim}.db"
     shutil.copy(store, copy)
@@ -80,7 +79,7 @@ def test_a_tampered_decision_fails_verification_and_is_named(tmp_path: Path, vic
         db.execute(
             "UPDATE stored_events SET state = ? WHERE rowid = ?", (tampered, positions[victim])
         )
-    report = replay(Leadkey(f"sqlite:///{copy}"), "w")
+    report = Leadkey(f"sqlite:///{copy}").replay("w")
     assert not report.verified
     assert [d.position for d in report.divergences] == [positions[victim]]
     assert report.divergences[0].kind == "log"
@@ -91,7 +90,7 @@ def test_a_tampered_key_is_named_as_the_key(tmp_path: Path) -> None:
     with Leadkey(url) as app:
         app.create_workspace("w")
         app.ingest("w", {"fields": {"phone": "9999999991"}})
-        created = app.recorder.max_notification_id() - 1
+        created = app._log.recorder.max_notification_id() - 1
     with sqlite3.connect(tmp_path / "store.db") as db:
         (state,) = db.execute(
             "SELECT state FROM stored_events WHERE rowid = ?", (created,)
@@ -100,7 +99,7 @@ def test_a_tampered_key_is_named_as_the_key(tmp_path: Path) -> None:
         assert tampered != state
         db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (tampered, created))
     with Leadkey(url, read_only=True) as app:
-        [divergence] = replay(app, "w").divergences
+        [divergence] = app.replay("w").divergences
     assert divergence.as_dict()["differences"] == {
         "key": {"recorded": "+919999999990", "replayed": "+919999999991"}
     }
@@ -132,7 +131,7 @@ def test_cli_replay_verify_exit_status(tmp_path: Path) -> None:
 def test_lookup_at_a_position_sees_the_identifier_index_and_fields_then(app: Leadkey) -> None:
     app.create_workspace("w")
     created = app.ingest("w", {"fields": {"phone": "9999999999", "name": "A", "email": "a@x.com"}})
-    before = app.recorder.max_notification_id()
+    before = app._log.recorder.max_notification_id()
     app.ingest("w", {"fields": {"phone": "+91 99999 99999", "name": "B"}})
     app.change_identifier("w", "email")
     then = app.lookup("w", "09999999999", at=before)
@@ -144,27 +143,26 @@ def test_lookup_at_a_position_sees_the_identifier_index_and_fields_then(app: Lea
 
 
 def test_explain_a_lead_shows_each_decision_with_old_and_new_values(app: Leadkey) -> None:
-    from leadkey.projections.audit import explain_lead, explain_position
 
     app.create_workspace("w")
     created = app.ingest("w", {"fields": {"phone": "9999999999", "name": "A"}}, source={"line": 1})
     app.ingest("w", {"fields": {"phone": "+91 99999 99999", "name": "B", "email": "bad@"}})
     app.ingest("w", {"fields": {"phone": "09999999999", "name": "B", "x": 1}})
-    history = explain_lead(app, created.lead_id)
+    history = app.explain_lead(created.lead_id)
     assert [h.outcome for h in history] == ["created", "updated", "updated"]
     positions = [h.position for h in history]
-    assert [explain_position(app, p) for p in positions] == history  # in memory too
+    assert [app.explain_position(p) for p in positions] == history  # in memory too
     assert history[0].changes == {"phone": (None, "+919999999999"), "name": (None, "A")}
     assert history[0].source == {"line": 1}
     assert history[1].raw_identifier == "+91 99999 99999"
     assert history[1].changes == {"name": ("A", "B")} and "email" in history[1].rejected
     assert history[2].unchanged == ("name",) and "x" in history[2].ignored
     dropped = app.ingest("w", {"fields": {"name": "no phone"}})
-    position = app.recorder.max_notification_id() - 1  # the decision; the batch step follows
-    explained = explain_position(app, position)
+    position = app._log.recorder.max_notification_id() - 1  # the decision; the batch step follows
+    explained = app.explain_position(position)
     assert explained is not None and explained.reason == str(dropped.reason)
     assert "dropped" in explained.why()
-    assert explain_position(app, app.recorder.max_notification_id()) is None  # a step
+    assert app.explain_position(app._log.recorder.max_notification_id()) is None  # a step
 
 
 def test_cli_explain_and_lookup_at(tmp_path: Path) -> None:

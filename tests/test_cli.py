@@ -72,7 +72,7 @@ def test_ingest_examples_json_reports_every_line_in_order(store: str) -> None:
     for decision in decisions:
         assert set(decision) == {
             "line", "decision", "lead_id", "key", "reason",
-            "message", "applied", "rejected", "ignored",
+            "message", "applied", "rejected", "ignored", "position", "recorded_at",
         }  # fmt: skip
     outcomes = {d["decision"] for d in decisions}
     assert outcomes == {"created", "updated", "dropped"}
@@ -228,7 +228,8 @@ def test_restart_gives_the_same_decisions_as_one_run(tmp_path: Path) -> None:
     two_runs += json_lines(ok(split, "ingest", str(second), "--json", "--batch-size", "7"))
 
     def without_line(decisions: list[dict]) -> list[dict]:
-        return [{k: v for k, v in d.items() if k != "line"} for d in decisions]
+        where = {"line", "position", "recorded_at"}  # (two stores: other positions and times)
+        return [{k: v for k, v in d.items() if k not in where} for d in decisions]
 
     assert without_line(two_runs) == without_line(one_run)
     assert sum(d["decision"] == "updated" for d in two_runs[half - 1 :]) > 0

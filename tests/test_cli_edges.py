@@ -26,12 +26,10 @@ from leadkey.adapters.application import (
     WorkspaceNotCreatedYet,
 )
 from leadkey.domain.normalization import UnusableValue
-from leadkey.domain.workspace import ConfigurationError, check_country, workspace_id
+from leadkey.domain.workspace import InvalidConfiguration, check_country, workspace_id
 from leadkey.projections.audit import (
     MAX_POSITION,
     PositionError,
-    explain_lead,
-    explain_position,
 )
 from leadkey.projections.identifier_index import read_log
 
@@ -67,7 +65,7 @@ def switched_store(store: str) -> int:
     ok(store, "identifier", "set", "email")
     app = Leadkey(store, read_only=True)
     try:
-        return app.recorder.max_notification_id()
+        return app._log.recorder.max_notification_id()
     finally:
         app.close()
 
@@ -75,7 +73,9 @@ def switched_store(store: str) -> int:
 def test_lookup_at_every_position_uses_the_identifier_then_in_force(store: str) -> None:
     end = switched_store(store)
     app = Leadkey(store)
-    kinds = {type(event).__name__: position for event, position in reversed(list(read_log(app)))}
+    kinds = {
+        type(event).__name__: position for event, position in reversed(list(read_log(app._log)))
+    }
     switch, lead_position = kinds["IdentifierChanged"], kinds["LeadCreated"]
     created = app.find("default", PHONE, at=switch - 1)
     app.close()
@@ -190,11 +190,11 @@ def test_the_python_api_checks_positions(app: Leadkey) -> None:
         with pytest.raises(PositionError):
             app.lookup("w", PHONE, at=bad)
         with pytest.raises(PositionError):
-            explain_position(app, bad)
+            app.explain_position(bad)
     with pytest.raises(PositionError):
         app.lookup("w", PHONE, at=True)  # type: ignore[arg-type]
     assert app.lookup("w", PHONE, at=MAX_POSITION) is not None
-    assert explain_position(app, MAX_POSITION) is None
+    assert app.explain_position(MAX_POSITION) is None
 
 
 # -- explain: lead ids and positions are global ----------------------------------------
@@ -219,7 +219,7 @@ def test_explain_lead_needs_no_default_workspace_and_gives_positions(store: str)
     try:
         expected = [
             position
-            for event, position in read_log(app)
+            for event, position in read_log(app._log)
             if getattr(event, "originator_id", None) == UUID(lead)
         ]
     finally:
@@ -263,14 +263,14 @@ def test_explain_lead_reads_the_lead_not_the_log(sqlite_url: str) -> None:
         first = app.ingest("w", {"fields": {"phone": PHONE, "name": "A"}})
         app.ingest("w", {"fields": {"phone": "9845012347"}})
         app.ingest("w", {"fields": {"phone": PHONE, "name": "B"}})
-        explained = [explain_position(app, p) for _, p in read_log(app)]
+        explained = [app.explain_position(p) for _, p in read_log(app._log)]
         expected = [e for e in explained if e is not None and e.lead_id == first.lead_id]
 
         def no_log(*_: object, **__: object) -> None:
             raise AssertionError("explain_lead read the log")
 
-        app.recorder.select_notifications = no_log  # type: ignore[method-assign]
-        history = explain_lead(app, first.lead_id)
+        app._log.recorder.select_notifications = no_log  # type: ignore[method-assign]
+        history = app.explain_lead(first.lead_id)
     finally:
         app.close()
     assert len(history) == 2
@@ -284,7 +284,7 @@ def test_explain_lead_reads_the_lead_not_the_log(sqlite_url: str) -> None:
 def log_length(store: str) -> int:
     app = Leadkey(store, read_only=True)
     try:
-        return app.recorder.max_notification_id() or 0
+        return app._log.recorder.max_notification_id() or 0
     finally:
         app.close()
 
@@ -391,7 +391,7 @@ def test_check_country_upper_cases_ascii_codes_only() -> None:
     assert check_country("us") == "US"
     assert check_country("In") == "IN"
     for bad in ("ın", "usa", "", "zz", None):  # dotless ı would upper-case to I
-        with pytest.raises(ConfigurationError):
+        with pytest.raises(InvalidConfiguration):
             check_country(bad)  # type: ignore[arg-type]
     app = Leadkey()
     try:
@@ -455,7 +455,7 @@ def test_unknown_workspace_says_whether_the_name_can_exist(
     assert UnknownWorkspace("acme", invalid="a reason").invalid == "a reason"
     checked: list[str] = []
     monkeypatch.setattr(
-        "leadkey.adapters.application.check_workspace_name", lambda name: checked.append(name)
+        "leadkey.domain.workspace.check_workspace_name", lambda name: checked.append(name)
     )
     error = UnknownWorkspace("acme")
     assert checked == []  # raising it checks nothing: the name is checked when asked

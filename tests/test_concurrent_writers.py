@@ -43,7 +43,7 @@ def test_writers_started_together_on_a_new_store_all_start(
     for writer in writers:
         finish(writer)
     with Leadkey(durable_url) as app:
-        events = [e for e, _ in read_log(app)]
+        events = [e for e, _ in read_log(app._log)]
     assert sum(isinstance(e, DECISION_EVENTS) for e in events) == 4 * 20
     assert sum(isinstance(e, Lead.LeadCreated) for e in events) == 20
 
@@ -70,9 +70,9 @@ def test_writers_and_a_switch_keep_one_lead_per_key_and_a_decision_per_payload(
     for process in [*writers, switch]:
         finish(process)
     with Leadkey(durable_url) as app:
-        events = [e for e, _ in read_log(app)]
+        events = [e for e, _ in read_log(app._log)]
         assert app.workspace_info("w").config.identifier == "email"
-        assert app.stored_index_differences("w") == (app.recorder.max_notification_id(), [])
+        assert app.stored_index_differences("w") == (app._log.recorder.max_notification_id(), [])
     assert sum(isinstance(e, DECISION_EVENTS) for e in events) == 4 * 150
     created = Counter((e.generation, e.key) for e in events if isinstance(e, Lead.LeadCreated))
     assert set(created.values()) == {1}

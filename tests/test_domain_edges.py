@@ -22,7 +22,7 @@ from leadkey.domain.payload import (
     record_text,
 )
 from leadkey.domain.sequence import DecisionSequence
-from leadkey.domain.workspace import ConfigurationError, Workspace, workspace_id
+from leadkey.domain.workspace import InvalidConfiguration, Workspace, workspace_id
 from leadkey.projections.identifier_index import read_log
 
 PHONE = "9811200977"
@@ -123,8 +123,8 @@ def test_epoch_milliseconds_outside_years_1_to_9999_are_rejected(ms: int) -> Non
 def test_a_dropped_payload_loads_as_an_aggregate_with_its_reason(app: Leadkey) -> None:
     app.create_workspace("w")
     app.ingest("w", {"fields": {"name": "no phone"}})
-    [event] = [e for e, _ in read_log(app) if isinstance(e, DroppedPayload.PayloadDropped)]
-    dropped = app.repository.get(event.originator_id)
+    [event] = [e for e, _ in read_log(app._log) if isinstance(e, DroppedPayload.PayloadDropped)]
+    dropped = app._log.repository.get(event.originator_id)
     assert (dropped.version, dropped.workspace_id) == (1, workspace_id("w"))
     assert dropped.reason == "identifier_missing"
     assert dropped.message == "no value for the lead identifier field 'phone'"
@@ -134,7 +134,7 @@ def test_a_lead_knows_its_workspace(app: Leadkey) -> None:
     app.create_workspace("w")
     decision = app.ingest("w", {"fields": {"phone": PHONE}})
     assert decision.outcome is Outcome.CREATED
-    assert app.lead(decision.lead_id).workspace_id == workspace_id("w")
+    assert app._log.repository.get(decision.lead_id).workspace_id == workspace_id("w")
 
 
 def test_every_batch_and_configuration_change_takes_the_next_step(app: Leadkey) -> None:
@@ -146,7 +146,7 @@ def test_every_batch_and_configuration_change_takes_the_next_step(app: Leadkey) 
     app.ingest("w", {"fields": {"email": "a@example.com"}})
     steps = [
         (e.originator_version, getattr(e, "kind", "start"))
-        for e, _ in read_log(app)
+        for e, _ in read_log(app._log)
         if isinstance(e, DecisionSequence.SequenceStarted | DecisionSequence.Stepped)
     ]
     assert steps == [
@@ -164,7 +164,7 @@ def test_every_batch_and_configuration_change_takes_the_next_step(app: Leadkey) 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 129, "a\nb", "tab\there"])
 def test_a_workspace_name_that_cannot_be_is_refused(app: Leadkey, name: str) -> None:
-    with pytest.raises(ConfigurationError, match="a workspace name must be"):
+    with pytest.raises(InvalidConfiguration, match="a workspace name must be"):
         app.create_workspace(name)
 
 
@@ -214,7 +214,7 @@ def test_a_workspace_created_without_settings_matches_on_phone_in_utc() -> None:
 
 def test_a_standard_field_may_be_named_with_its_own_type_only(app: Leadkey) -> None:
     app.create_workspace("w", fields={"phone": "phone", "n": "number"})
-    with pytest.raises(ConfigurationError, match="'email' is a standard email field"):
+    with pytest.raises(InvalidConfiguration, match="'email' is a standard email field"):
         app.create_workspace("v", fields={"email": "text"})
 
 
@@ -253,5 +253,5 @@ def test_an_email_longer_than_254_characters_says_so() -> None:
 
 
 def test_a_workspace_name_with_an_unpaired_surrogate_is_refused(app: Leadkey) -> None:
-    with pytest.raises(ConfigurationError, match="printable Unicode text"):
+    with pytest.raises(InvalidConfiguration, match="printable Unicode text"):
         app.create_workspace("shop\ud800")

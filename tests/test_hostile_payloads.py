@@ -28,7 +28,7 @@ def test_decisions_on_odd_payloads_survive_a_restart(sqlite_url: str, payload: o
     app.close()
     reopened = Leadkey(sqlite_url)  # start-up reads every event back
     assert reopened.lookup("w", decision.key).lead_id == decision.lead_id
-    assert index_at(reopened).view.workspace("w").index == reopened.workspace("w").index
+    assert index_at(reopened._log).view.workspace("w").index == reopened.workspace("w").index
     reopened.close()
 
 

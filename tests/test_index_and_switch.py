@@ -7,7 +7,7 @@ import pytest
 
 from leadkey.adapters.application import Leadkey
 from leadkey.domain.decisions import Outcome
-from leadkey.domain.workspace import ConfigurationError
+from leadkey.domain.workspace import InvalidConfiguration
 from leadkey.projections.identifier_index import index_at
 
 
@@ -60,10 +60,10 @@ def test_a_collided_key_updates_the_winner_and_never_creates(app: Leadkey) -> No
 def test_dry_run_reports_without_changing_anything(app: Leadkey) -> None:
     seed(app)
     before = snapshot(app, "w")
-    position = app.recorder.max_notification_id()
+    position = app._log.recorder.max_notification_id()
     dry = app.change_identifier("w", "email", dry_run=True)
     assert snapshot(app, "w") == before
-    assert app.recorder.max_notification_id() == position
+    assert app._log.recorder.max_notification_id() == position
     real = app.change_identifier("w", "email")
     assert dry == real
     assert app.workspace("w").config.identifier == "email"
@@ -92,13 +92,13 @@ def test_switch_to_a_text_field_indexes_folded_values(app: Leadkey) -> None:
 )
 def test_invalid_switches_are_refused(app: Leadkey, field: str, message: str) -> None:
     app.create_workspace("w")
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(InvalidConfiguration, match=message):
         app.change_identifier("w", field)
 
 
 def test_only_phone_email_text_fields_can_identify(app: Leadkey) -> None:
     app.create_workspace("w", fields={"deal_size": "number"})
-    with pytest.raises(ConfigurationError, match="phone, email or text"):
+    with pytest.raises(InvalidConfiguration, match="phone, email or text"):
         app.change_identifier("w", "deal_size")
 
 
@@ -133,9 +133,9 @@ def test_index_at_every_position_equals_the_live_index_then(app: Leadkey) -> Non
             app.change_identifier("w", "phone")
         else:
             app.ingest("w", item)
-        seen[app.recorder.max_notification_id()] = snapshot(app, "w")
+        seen[app._log.recorder.max_notification_id()] = snapshot(app, "w")
     for position, expected in seen.items():
-        rebuilt = index_at(app, position).view.workspace("w")
+        rebuilt = index_at(app._log, position).view.workspace("w")
         assert (
             rebuilt.config,
             rebuilt.index,

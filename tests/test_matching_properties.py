@@ -35,7 +35,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from leadkey.adapters.application import Leadkey
+from leadkey.adapters.application import Leadkey, UnknownWorkspace
 from leadkey.adapters.strategies import (
     UNUSABLE_EMAILS,
     UNUSABLE_PHONES,
@@ -55,7 +55,7 @@ from leadkey.adapters.strategies import (
 from leadkey.domain.decisions import DropReason, Outcome
 from leadkey.domain.lead import lead_id
 from leadkey.domain.normalization import UnusableValue, is_blank
-from leadkey.domain.workspace import ConfigurationError, workspace_id
+from leadkey.domain.workspace import InvalidConfiguration, workspace_id
 from leadkey.projections.identifier_index import index_at
 
 WS = "acme"
@@ -72,8 +72,8 @@ def fresh_app(identifier: str = "phone", country: str = "IN") -> Leadkey:
 
 def assert_live_index_equals_rebuilt(app: Leadkey) -> None:
     """The live index equals a fresh index built from the log alone."""
-    live = app.index.view
-    rebuilt = index_at(app).view
+    live = app._memory.projection.view
+    rebuilt = index_at(app._log).view
     assert live.names == rebuilt.names
     assert set(live.workspaces) == set(rebuilt.workspaces)
     for ws, mine in live.workspaces.items():
@@ -213,10 +213,10 @@ def test_ingest_records_payloads_with_lone_surrogate_escapes():
         '{"fields": {"phone": "9999999999", "name": "a\\ud800b"}}',
         '{"fields": {"phone": "\\udc00"}}',
     ):
-        before = app.recorder.max_notification_id() or 0
+        before = app._log.recorder.max_notification_id() or 0
         decision = app.ingest(WS, text)
         assert decision.outcome in set(Outcome)
-        assert (app.recorder.max_notification_id() or 0) > before  # recorded
+        assert (app._log.recorder.max_notification_id() or 0) > before  # recorded
     assert_live_index_equals_rebuilt(app)
 
 
@@ -390,7 +390,7 @@ class MatchingMachine(RuleBasedStateMachine):
     @rule(field=st.sampled_from([*IDENTIFIERS, "rating", "name_of_nothing"]), dry=st.booleans())
     def change_identifier(self, field: str, dry: bool) -> None:
         if field not in IDENTIFIERS or field == self.identifier:
-            with pytest.raises(ConfigurationError):
+            with pytest.raises(InvalidConfiguration):
                 self.app.change_identifier(WS, field, dry_run=dry)
             return
         report = self.app.change_identifier(WS, field, dry_run=dry)
@@ -453,14 +453,16 @@ class MatchingMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def ingest_into_unknown_workspace(self, data: st.DataObject) -> None:
         labelled = self.draw_payload(data)
-        decision = self.app.ingest("no-such-workspace", labelled.body)
+        with pytest.raises(UnknownWorkspace):  # refused: nothing recorded
+            self.app.ingest("no-such-workspace", labelled.body)
+        decision = self.app.ingest("no-such-workspace", labelled.body, drop_unknown=True)
         assert decision.reason is DropReason.UNKNOWN_WORKSPACE
         self.check_dropped(decision)
 
     @rule(data=st.data())
     def ingest_into_another_workspace(self, data: st.DataObject) -> None:
         """The same identifiers in another workspace get that workspace's own leads."""
-        if "other" not in self.app.index.view.names:
+        if "other" not in self.app._memory.projection.view.names:
             self.app.create_workspace("other", country=self.pool.region, identifier="phone")
         i = data.draw(st.integers(0, len(self.pool.phones) - 1))
         spelling = data.draw(phone_spellings(self.pool.phones[i], self.pool.region))

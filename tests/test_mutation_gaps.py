@@ -11,13 +11,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, Tracking
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadkey.adapters.application import Leadkey
 from leadkey.domain.decisions import DropReason, Outcome
+from leadkey.domain.errors import UnknownLead
 from leadkey.domain.field_types import FieldRejected, FieldType, FieldValue, coerce
 from leadkey.domain.lead import DroppedPayload, Lead
 from leadkey.domain.normalization import NORMALIZER_VERSIONS, UnusableValue, phone_key
@@ -26,8 +26,6 @@ from leadkey.domain.workspace import Workspace, workspace_id
 from leadkey.projections.audit import (
     DecisionExplained,
     Divergence,
-    explain_lead,
-    explain_position,
 )
 from leadkey.projections.identifier_index import (
     IdentifierIndexProjection,
@@ -365,8 +363,8 @@ def test_explaining_a_lead_that_does_not_exist_is_an_error(app: Leadkey) -> None
     app.create_workspace("w")
     app.ingest("w", {"fields": {"phone": PHONE}})
     for not_a_lead in (uuid4(), workspace_id("w"), str(uuid4())):
-        with pytest.raises(AggregateNotFoundError):
-            explain_lead(app, not_a_lead)
+        with pytest.raises(UnknownLead):
+            app.explain_lead(not_a_lead)
 
 
 @pytest.fixture
@@ -378,7 +376,7 @@ def history(app: Leadkey) -> list[DecisionExplained]:
     )
     app.ingest("w", {"fields": {"phone": "+91 99999 99999", "name": "B", "email": "bad@", "x": 1}})
     [lead] = app.workspace("w").versions
-    return explain_lead(app, lead)
+    return app.explain_lead(lead)
 
 
 def lead_of(app: Leadkey) -> UUID:
@@ -455,7 +453,7 @@ def test_an_explained_update_says_which_lead_held_the_key(
 
 def explain_last_decision(app: Leadkey) -> DecisionExplained:
     """The decision just recorded (the batch's step follows it in the log)."""
-    explained = explain_position(app, app.recorder.max_notification_id() - 1)
+    explained = app.explain_position(app._log.recorder.max_notification_id() - 1)
     assert explained is not None
     return explained
 
@@ -467,7 +465,7 @@ def test_an_explained_drop_gives_its_reason_and_message(app: Leadkey) -> None:
     as_dict = dropped.as_dict()
     assert json.loads(json.dumps(as_dict)) == as_dict
     assert without_time(as_dict) == {
-        "position": app.recorder.max_notification_id() - 1,
+        "position": app._log.recorder.max_notification_id() - 1,
         "outcome": "dropped",
         "lead_id": None,
         "identifier": "phone",
@@ -512,8 +510,8 @@ def test_a_drop_without_a_fields_object_is_explained_without_an_identifier(
 
 
 def test_a_drop_for_an_unknown_workspace_is_explained(app: Leadkey) -> None:
-    app.ingest("nowhere", {"fields": {"phone": PHONE}})
-    dropped = explain_position(app, app.recorder.max_notification_id())
+    app.ingest("nowhere", {"fields": {"phone": PHONE}}, drop_unknown=True)
+    dropped = app.explain_position(app._log.recorder.max_notification_id())
     assert dropped is not None
     assert (dropped.identifier, dropped.raw_identifier) == (None, None)
     assert dropped.why() == "dropped (unknown_workspace): no such workspace"
@@ -588,7 +586,7 @@ def snapshot(projection: IdentifierIndexProjection, app: Leadkey) -> tuple[Any, 
     index = projection.view.workspace("w")
     assert isinstance(index, WorkspaceIndex)
     return (
-        projection.position(app),
+        projection.position(app._log),
         index.config,
         dict(index.index),
         list(index.versions.items()),
@@ -620,54 +618,55 @@ def test_the_index_stands_at_each_event_it_processed_whatever_its_kind(
     logged: Leadkey,
 ) -> None:
     projection = IdentifierIndexProjection(IndexView())
-    assert projection.position(logged) == 0
+    assert projection.position(logged._log) == 0
     kinds = set()
-    for event, position in read_log(logged):
-        projection.process_event(event, Tracking(logged.name, position))
-        assert projection.position(logged) == position, type(event).__qualname__
+    for event, position in read_log(logged._log):
+        projection.process_event(event, Tracking(logged._log.name, position))
+        assert projection.position(logged._log) == position, type(event).__qualname__
         kinds.add(type(event))
     assert kinds == EVENT_KINDS
-    assert snapshot(projection, logged) == snapshot(index_at(logged), logged)
+    assert snapshot(projection, logged) == snapshot(index_at(logged._log), logged)
 
 
 def test_the_application_index_stands_at_the_end_of_the_log(logged: Leadkey) -> None:
     logged.workspace("w")
-    assert logged.index.position(logged) == logged.recorder.max_notification_id()
+    projection = logged._memory.projection
+    assert projection.position(logged._log) == logged._log.recorder.max_notification_id()
 
 
 def test_the_index_never_processes_a_position_twice(logged: Leadkey) -> None:
-    projection = index_at(logged)
+    projection = index_at(logged._log)
     before = snapshot(projection, logged)
-    for event, position in read_log(logged):
+    for event, position in read_log(logged._log):
         with pytest.raises(IntegrityError):
-            projection.process_event(event, Tracking(logged.name, position))
+            projection.process_event(event, Tracking(logged._log.name, position))
     assert snapshot(projection, logged) == before
 
 
 @pytest.mark.parametrize("page", [1, 2, 3, 1000])
 def test_catching_up_again_processes_only_the_new_events(logged: Leadkey, page: int) -> None:
-    end = logged.recorder.max_notification_id()
+    end = logged._log.recorder.max_notification_id()
     for middle in range(end + 1):
         projection = CountingProjection()
-        assert projection.catch_up(logged, stop=middle, page=page) == middle
+        assert projection.catch_up(logged._log, stop=middle, page=page) == middle
         assert projection.seen == list(range(1, middle + 1))
-        assert projection.catch_up(logged, page=page) == end
+        assert projection.catch_up(logged._log, page=page) == end
         assert projection.seen == list(range(1, end + 1))  # each event once, in order
-        assert snapshot(projection, logged) == snapshot(index_at(logged), logged)
-        assert projection.catch_up(logged, page=page) == end
+        assert snapshot(projection, logged) == snapshot(index_at(logged._log), logged)
+        assert projection.catch_up(logged._log, page=page) == end
         assert projection.seen == list(range(1, end + 1))  # nothing new: nothing processed
 
 
 def test_an_index_caught_up_in_two_steps_equals_one_caught_up_at_once(
     logged: Leadkey,
 ) -> None:
-    whole = index_at(logged)
-    first = logged.recorder.max_notification_id()
+    whole = index_at(logged._log)
+    first = logged._log.recorder.max_notification_id()
     logged.ingest("w", {"fields": {"cid": "C-3", "name": "later"}})
     logged.ingest("w", {"fields": {"cid": "c-3", "name": "later still"}})
-    whole.catch_up(logged)
-    assert whole.position(logged) == logged.recorder.max_notification_id() > first
-    assert snapshot(whole, logged) == snapshot(index_at(logged), logged)
+    whole.catch_up(logged._log)
+    assert whole.position(logged._log) == logged._log.recorder.max_notification_id() > first
+    assert snapshot(whole, logged) == snapshot(index_at(logged._log), logged)
     index = whole.view.workspace("w")
     assert index is not None and list(index.versions.values())[-1] == 2
 

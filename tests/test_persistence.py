@@ -78,7 +78,7 @@ def test_sqlite_restart_gives_the_same_decisions(tmp_path: Path, stream: list, c
     got += run(second, stream[cut:])
     assert got == expected
     live = second.workspace("w")
-    rebuilt = index_at(second).view.workspace("w")
+    rebuilt = index_at(second._log).view.workspace("w")
     assert (live.index, live.versions, live.candidates) == (
         rebuilt.index,
         rebuilt.versions,
@@ -114,7 +114,7 @@ def test_a_stale_writer_is_refused_by_the_store_and_re_decides(sqlite_url: str) 
     assert calls["state"] >= 2  # the store refused the duplicate; B re-decided
     assert decision.outcome is Outcome.UPDATED
     assert decision.lead_id == created.lead_id
-    creations = [e for e, _ in read_log(writer_a) if isinstance(e, Lead.LeadCreated)]
+    creations = [e for e, _ in read_log(writer_a._log) if isinstance(e, Lead.LeadCreated)]
     assert len(creations) == 1
     writer_a.close()
     writer_b.close()
@@ -143,7 +143,7 @@ def test_concurrent_writers_on_one_file_create_one_lead_per_key(sqlite_url: str)
     for thread in threads:
         thread.join()
     assert not errors
-    events = [e for e, _ in read_log(setup)]
+    events = [e for e, _ in read_log(setup._log)]
     created = Counter(e.key for e in events if isinstance(e, Lead.LeadCreated))
     assert set(created) == {f"+91{n}" for n in numbers}
     assert set(created.values()) == {1}
@@ -191,7 +191,7 @@ def test_a_batch_decided_under_a_changed_configuration_is_refused(sqlite_url: st
     decision = writer_b.ingest("w", {"fields": {"phone": "+919999999999", "name": "B"}})
     assert (decision.outcome, decision.lead_id) == (Outcome.UPDATED, interleaved[0].lead_id)
     assert decision.config.generation == 1
-    created = [e for e, _ in read_log(writer_a) if isinstance(e, Lead.LeadCreated)]
+    created = [e for e, _ in read_log(writer_a._log) if isinstance(e, Lead.LeadCreated)]
     assert len(created) == 1
     writer_a.close()
     writer_b.close()

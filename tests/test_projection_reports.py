@@ -33,7 +33,7 @@ from leadkey.projections.identifier_index import (
     fewer_collections,
     read_log,
 )
-from leadkey.projections.what_if import Merge, Split, Switch, what_if
+from leadkey.projections.what_if import Merge, Split, Switch
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ def test_what_if_leads_after_a_logged_country_change_get_the_next_generations_id
     us, _ = send(app, phone="4155550123", email="c@example.com")
     _, at_other_email = send(app, phone="415 555 0123", email="d@example.com")
 
-    report = what_if(app, WS, Switch(identifier="email"))
+    report = app.what_if(WS, Switch(identifier="email"))
     assert kinds(report) == {at_only_email: "dropped->created", at_other_email: "updated->created"}
     created = {change.position: change.hypothetical_lead for change in report.changes}
     assert created == {
@@ -86,7 +86,7 @@ def test_a_value_without_a_key_is_dropped_for_the_reason_preparing_it_again_give
     _, at_updated = send(app, **fields)
     assert created.applied["customer_id"] == "  " and "email" in created.rejected
 
-    report = what_if(app, WS, Switch(identifier=identifier))
+    report = app.what_if(WS, Switch(identifier=identifier))
     assert kinds(report) == {at_created: "created->dropped", at_updated: "updated->dropped"}
     assert [change.reason for change in report.changes] == [reason, reason]
     assert report.not_created == (created.lead_id,)
@@ -106,7 +106,7 @@ def test_a_switched_identifier_stays_when_the_log_later_changes_it() -> None:
     by_email, at = send(app, customer_id="C-1", email="A@example.com")
     assert by_email.lead_id != first.lead_id  # a new customer id: a new lead in the log
 
-    report = what_if(app, WS, Switch(identifier="email"))
+    report = app.what_if(WS, Switch(identifier="email"))
     assert kinds(report) == {at: "created->updated"}
     [change] = report.changes
     merged = email_lead("a@example.com")
@@ -127,12 +127,12 @@ def test_changes_the_log_made_before_a_later_switch_are_not_what_if_rebuilds() -
     switch_at = next_position(app)
     _, at = send(app, phone="4155550123", email="c@example.com")
 
-    report = what_if(app, WS, Switch(identifier="email", position=switch_at))
+    report = app.what_if(WS, Switch(identifier="email", position=switch_at))
     [rebuild] = report.rebuilds
     assert (rebuild.identifier, rebuild.generation, rebuild.leads) == ("email", 2, 2)
     assert kinds(report) == {at: "updated->created"}
     assert (report.actual_leads, report.leads) == (2, 3)
-    assert what_if(app, WS, []).rebuilds == ()  # the log alone: no what-if rebuild
+    assert app.what_if(WS, []).rebuilds == ()  # the log alone: no what-if rebuild
 
 
 # -- what-if: three what-if leads for one actual lead, three actual leads for one ----------
@@ -146,13 +146,13 @@ def test_a_lead_split_over_three_leads_names_each_once_and_can_become_unreachabl
         send(app, phone=phone, email=email)
     leads = tuple(email_lead(f"{x}@example.com") for x in "abc")
 
-    report = what_if(app, WS, Switch(identifier="email"))
+    report = app.what_if(WS, Switch(identifier="email"))
     assert report.splits == (Split(created.lead_id, leads, 0),)
     assert report.unreachable == ()
 
     # then customer_id, which none of them has: no what-if lead can be matched any more
     later = Switch(identifier="customer_id", position=next_position(app))
-    report = what_if(app, WS, [Switch(identifier="email"), later])
+    report = app.what_if(WS, [Switch(identifier="email"), later])
     assert report.splits == (Split(created.lead_id, leads, 0),)
     assert report.unreachable == (created.lead_id,)
     assert report.rebuilds[-1].unreachable == leads
@@ -165,7 +165,7 @@ def test_three_leads_merged_into_one_are_named_once_each() -> None:
         for phone in ("9999999991", "9999999992", "9999999993", "9999999991")
     ]
     assert len(set(actual)) == 3
-    report = what_if(app, WS, Switch(identifier="email"))
+    report = app.what_if(WS, Switch(identifier="email"))
     assert report.merges == (Merge(email_lead("shared@example.com"), tuple(actual[:3])),)
     assert report.summary()["leads_merged"] == 3
 
@@ -181,13 +181,13 @@ def test_a_what_if_report_as_json_names_every_change_merge_and_split() -> None:
     _, at_dropped = send(app, phone="09999999991", source={"line": 4})
     a, b = email_lead("asha@example.com"), email_lead("b@example.com")
 
-    report = what_if(app, WS, Switch(identifier="email"))
+    report = app.what_if(WS, Switch(identifier="email"))
     as_dict = report.as_dict()
     assert round_trip(as_dict) == as_dict
     assert as_dict == {
         "workspace": WS,
         "switches": [{"identifier": "email", "country": None, "position": 0}],
-        "position": app.recorder.max_notification_id(),
+        "position": app._log.recorder.max_notification_id(),
         "identical": False,
         "summary": {
             "payloads": 4,
@@ -266,7 +266,7 @@ def test_a_replay_report_as_json_names_what_diverges(
     app.create_workspace(WS)
     created = app.ingest(WS, {"fields": {"phone": "9999999991", "name": "A"}})
     app.ingest(WS, {"fields": {"phone": "09999999991", "name": "B"}})
-    [at_update] = [p for e, p in read_log(app) if isinstance(e, Lead.LeadFieldsUpdated)]
+    [at_update] = [p for e, p in read_log(app._log) if isinstance(e, Lead.LeadFieldsUpdated)]
 
     def decide(config: MatchConfig | None, payload: str, lookup: Any) -> Decision:
         """Decides as leadkey does, except that the update goes elsewhere, ignoring more."""
@@ -278,11 +278,11 @@ def test_a_replay_report_as_json_names_what_diverges(
         )
 
     monkeypatch.setattr(audit, "decide", decide)
-    as_dict = replay(app, WS).as_dict()
+    as_dict = app.replay(WS).as_dict()
     assert round_trip(as_dict) == as_dict
     assert as_dict == {
         "workspace": WS,
-        "position": app.recorder.max_notification_id(),
+        "position": app._log.recorder.max_notification_id(),
         "decisions": {"created": 1, "updated": 1},
         "verified": False,
         "exact": False,
@@ -305,7 +305,7 @@ def test_a_replay_report_as_json_names_what_diverges(
 def test_replaying_up_to_position_zero_decides_nothing(app: Leadkey) -> None:
     app.create_workspace(WS)
     app.ingest(WS, {"fields": {"phone": "9999999991"}})
-    report = replay(app, WS, until=0)
+    report = app.replay(WS, until=0)
     assert (report.position, report.decisions, report.divergences) == (0, {}, ())
     assert report.exact and report.verified
 
@@ -355,8 +355,8 @@ def test_replay_reports_its_progress_every_hundred_events(app: Leadkey) -> None:
     app.create_workspace(WS)
     list(app.ingest_many(WS, [{"fields": {"phone": f"98112{n:05d}"}} for n in range(150)]))
     positions: list[int] = []
-    replay(app, WS, progress=positions.append)
-    events = [p for _, p in read_log(app)]
+    replay(app._log, WS, progress=positions.append)
+    events = [p for _, p in read_log(app._log)]
     assert positions == events[::100]
 
 
@@ -375,8 +375,8 @@ def test_fewer_collections_while_the_log_streams(
     app.create_workspace(WS)
     app.ingest(WS, {"fields": {"phone": "9999999991"}})
     seen = 0
-    for _ in read_log(app):
+    for _ in read_log(app._log):
         assert raised()
         seen += 1
-    assert seen == app.recorder.max_notification_id()
+    assert seen == app._log.recorder.max_notification_id()
     assert gc.get_threshold() == default_threshold

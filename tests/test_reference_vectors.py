@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from leadkey.adapters.application import Leadkey
+from leadkey.adapters.application import Leadkey, UnknownWorkspace
 from leadkey.domain.decisions import DropReason, Outcome
 
 FIELDS = {
@@ -208,6 +208,9 @@ def test_malformed_payloads_are_recorded_drops(
     assert decision.message
 
 
-def test_unknown_workspace_is_a_recorded_drop(app: Leadkey) -> None:
-    decision = app.ingest("nowhere", {"fields": {"phone": "9999999999"}})
+def test_unknown_workspace_is_refused_or_a_recorded_drop_when_asked(app: Leadkey) -> None:
+    with pytest.raises(UnknownWorkspace):
+        app.ingest("nowhere", {"fields": {"phone": "9999999999"}})
+    assert app.notification_log.select(start=1, limit=10) == []  # nothing recorded
+    decision = app.ingest("nowhere", {"fields": {"phone": "9999999999"}}, drop_unknown=True)
     assert decision.reason is DropReason.UNKNOWN_WORKSPACE

@@ -99,10 +99,10 @@ def worker_ahead(app: Leadkey, until: int | None = None) -> Iterator[Normalizing
 
 def test_the_workers_results_arrive_and_the_report_is_the_same(store: str) -> None:
     app = Leadkey(store)
-    alone = replay(app, "w")
+    alone = app.replay("w")
     assert alone.exact and sum(alone.decisions.values()) == 3000
     with worker_ahead(app) as ahead:
-        with_worker = replay(app, "w", progress=ahead)
+        with_worker = replay(app._log, "w", progress=ahead)
     assert with_worker == alone
 
 
@@ -121,13 +121,13 @@ def test_a_tampered_store_gives_the_same_divergences_with_a_worker(
             (state.replace(b'"key":"', b'"key":"x'), rowid),
         )
     app = Leadkey(f"sqlite:///{copy}")
-    alone = replay(app, "w")
+    alone = app.replay("w")
     assert [d.position for d in alone.divergences] == [rowid]
     with worker_ahead(app) as ahead:
-        assert replay(app, "w", progress=ahead) == alone
+        assert replay(app._log, "w", progress=ahead) == alone
     middle = rowid - 10
     with worker_ahead(app, until=middle) as ahead:
-        assert replay(app, "w", until=middle, progress=ahead) == replay(app, "w", until=middle)
+        assert replay(app._log, "w", until=middle, progress=ahead) == app.replay("w", until=middle)
 
 
 def test_a_dead_worker_changes_nothing(store: str) -> None:
@@ -136,7 +136,7 @@ def test_a_dead_worker_changes_nothing(store: str) -> None:
     with NormalizingAhead(app, "w") as ahead:
         ahead._process.kill()
         ahead._process.join()
-        assert replay(app, "w", progress=ahead) == replay(app, "w")
+        assert replay(app._log, "w", progress=ahead) == app.replay("w")
 
 
 @pytest.mark.parametrize("url", ["memory:", "sqlite:///:memory:"])

@@ -14,9 +14,8 @@ from leadkey.domain.lead import DECISION_EVENTS
 from leadkey.domain.normalization import NORMALIZER_VERSIONS
 from leadkey.domain.payload import MAX_FIELDS
 from leadkey.domain.rules import RULES_VERSION, rules_version
-from leadkey.projections.audit import replay
 from leadkey.projections.identifier_index import read_log
-from leadkey.projections.what_if import Switch, what_if
+from leadkey.projections.what_if import Switch
 
 LIBRARIES = NORMALIZER_VERSIONS.split("; ", 1)[1]
 #: A payload that rules 1 created a lead for, and rules 2 drops (too many fields).
@@ -26,7 +25,7 @@ CROWDED = {"fields": {"phone": "9811200977", **{f"f{n}": n for n in range(MAX_FI
 def test_every_decision_records_the_rule_version(app: Leadkey) -> None:
     app.create_workspace("w")
     list(app.ingest_many("w", [{"fields": {"phone": "9811200977"}}, {"fields": {}}, "no"]))
-    recorded = {e.normalizer for e, _ in read_log(app) if isinstance(e, DECISION_EVENTS)}
+    recorded = {e.normalizer for e, _ in read_log(app._log) if isinstance(e, DECISION_EVENTS)}
     assert recorded == {NORMALIZER_VERSIONS}
     assert NORMALIZER_VERSIONS.startswith(f"leadkey rules {RULES_VERSION}; phonenumbers ")
     assert rules_version(NORMALIZER_VERSIONS) == RULES_VERSION == 2
@@ -63,7 +62,7 @@ def test_replay_names_a_divergence_an_upgrade_explains(
     app.create_workspace("w")
     app.ingest("w", {"fields": {"phone": "9811200978"}})
     _ingest_as_of_old(app, monkeypatch, normalizer, CROWDED)
-    report = replay(app, "w")
+    report = app.replay("w")
     [divergence] = report.divergences
     assert divergence.kind == kind and divergence.explained
     assert divergence.differences["outcome"] == ("created", "dropped")
@@ -84,7 +83,7 @@ def test_a_divergence_no_upgrade_explains_fails_verification(
 ) -> None:
     app.create_workspace("w")
     _ingest_as_of_old(app, monkeypatch, NORMALIZER_VERSIONS, CROWDED)  # today's versions
-    report = replay(app, "w")
+    report = app.replay("w")
     assert [d.kind for d in report.divergences] == ["log"]
     assert not report.verified and report.kinds() == {"log": 1}
 
@@ -95,8 +94,8 @@ def test_what_if_with_todays_rules_shows_what_an_upgrade_changes(
     app.create_workspace("w")
     kept = app.ingest("w", {"fields": {"phone": "9811200978"}})
     _ingest_as_of_old(app, monkeypatch, LIBRARIES, CROWDED)
-    crowded = app.recorder.max_notification_id() - 1  # the decision; its step follows
-    report = what_if(app, "w", Switch())
+    crowded = app._log.recorder.max_notification_id() - 1  # the decision; its step follows
+    report = app.what_if("w", Switch())
     assert [(c.position, c.kind, c.reason) for c in report.changes] == [
         (crowded, "created->dropped", "too_many_fields")
     ]
@@ -109,7 +108,7 @@ def test_what_if_with_todays_rules_of_a_store_of_today_is_identical(app: Leadkey
     list(app.ingest_many("w", [{"fields": {"phone": "9811200977"}}, {"fields": {"phone": "x"}}]))
     app.change_identifier("w", "email")
     app.ingest("w", {"fields": {"email": "A@example.com"}})
-    assert what_if(app, "w", Switch()).identical
+    assert app.what_if("w", Switch()).identical
 
 
 def test_cli_replay_counts_divergences_by_kind_and_verifies_upgrades(

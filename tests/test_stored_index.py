@@ -41,7 +41,7 @@ def assert_stored_equals_rebuild(app: Leadkey, workspace: str) -> None:
     assert checked is not None, "the store keeps no index"
     position, found = checked
     assert found == []
-    assert position == (app.recorder.max_notification_id() or 0)
+    assert position == (app._log.recorder.max_notification_id() or 0)
 
 
 @contextmanager
@@ -81,7 +81,7 @@ def test_a_new_process_reads_the_stored_index_not_the_log(durable_url: str) -> N
     def no_log(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("read the log")
 
-    reader.recorder.select_notifications = no_log  # type: ignore[method-assign]
+    reader._log.recorder.select_notifications = no_log  # type: ignore[method-assign]
     lead = reader.lookup("w", "+919999999991")
     assert lead is not None and lead.lead_id == created[0][1]
     assert lead.fields["email"] == "b@x.com"  # the last usable one sent for it
@@ -106,7 +106,7 @@ def test_a_switch_is_recorded_with_its_index_and_reported_like_the_rebuild(
         planned = app.change_identifier("w", "email", dry_run=True)
         assert app.workspace_info("w").config.identifier == "phone"  # a dry run records nothing
         report = app.change_identifier("w", "email")
-        expected = index_at(app).view.workspace("w").report
+        expected = index_at(app._log).view.workspace("w").report
         assert planned == report == expected
         assert report.indexed == 1 and len(report.collisions) == 1 and len(report.unreachable) == 1
         assert app.lookup("w", "A@X.COM").lead_id == report.collisions[0].winner  # type: ignore[union-attr]
@@ -179,7 +179,7 @@ class StoredIndexMachine(RuleBasedStateMachine):
     @rule(phone=st.sampled_from(PHONES[:4]))
     def fail_before_commit(self, phone: str) -> None:
         """The index is written, then the transaction fails: nothing of it stays."""
-        recorder: Any = self.app.recorder
+        recorder: Any = self.app._log.recorder
         write_index = recorder._insert_tracking
 
         def crash(*args: Any, **kwargs: Any) -> None:
@@ -264,7 +264,7 @@ def test_a_damaged_stored_index_is_reported_and_rebuilt(
     assert len(app.index_repairs) == 1 and said in app.index_repairs[0]
     assert app.index_repairs[0].endswith("rebuilt from the log")
     assert_stored_equals_rebuild(app, "w")
-    expected = index_at(app).view.workspace("w")
+    expected = index_at(app._log).view.workspace("w")
     assert app.workspace("w").versions == expected.versions
     outcomes(app, "w", [payload("9999999993", None)])  # the tables take new rows
     assert_stored_equals_rebuild(app, "w")
@@ -279,7 +279,7 @@ def test_during_a_rebuild_others_read_the_index_as_it_was_or_wait(durable_url: s
         [(_, lead, _)] = outcomes(app, "w", [payload("9999999991", None)])
     rebuilding, release = threading.Event(), threading.Event()
     builder = Leadkey(durable_url)
-    durable = DurableIndex(builder)
+    durable = DurableIndex(builder._log)
     apply_log = durable._apply_log
 
     def slowly(*args: Any) -> int:
@@ -383,8 +383,8 @@ def test_recording_without_the_index_changes_is_refused(durable_url: str) -> Non
         workspace = app.create_workspace("w")
         step = Lead.created  # any event would do: none is recorded without its index rows
         with pytest.raises(Exception, match="only with their index changes"):
-            app.events.put([step(uuid.uuid4(), workspace.config.workspace_id, **RECORD)])
-        assert len(list(read_log(app))) == 2
+            app._log.events.put([step(uuid.uuid4(), workspace.config.workspace_id, **RECORD)])
+        assert len(list(read_log(app._log))) == 2
 
 
 RECORD: dict[str, Any] = {
@@ -407,4 +407,4 @@ def test_the_index_position_and_state_are_shown(durable_url: str) -> None:
     with Leadkey(durable_url) as app:
         app.create_workspace("w")
         assert app.stored_index_status() == {"position": 2, "log": 2, "problem": None}
-        assert DurableIndex(app).position() == 2
+        assert DurableIndex(app._log).position() == 2

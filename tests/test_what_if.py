@@ -23,15 +23,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadkey.adapters.application import Leadkey
+from leadkey.adapters.application import Leadkey, UnknownWorkspace
 from leadkey.adapters.strategies import WORKSPACE_FIELDS, payload_streams
 from leadkey.domain.decisions import Decision, Outcome
 from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead, lead_id
 from leadkey.domain.normalization import UnusableValue, email_key
 from leadkey.domain.workspace import Workspace, workspace_id
-from leadkey.projections.audit import replay
 from leadkey.projections.identifier_index import Collision, RebuildReport, read_log
-from leadkey.projections.what_if import Merge, Split, Switch, WhatIfError, WhatIfReport, what_if
+from leadkey.projections.what_if import Merge, Split, Switch, WhatIfError, WhatIfReport
 
 WS = "w"
 IDENTIFIERS = ("phone", "email", "customer_id")
@@ -91,7 +90,7 @@ def as_switch(event: Any, position: int) -> Switch | None:
 
 def logged_switches(app: Leadkey) -> list[Switch]:
     """One switch per change of the identifier or default country, at its log position."""
-    return [s for e, p in read_log(app) if (s := as_switch(e, p)) is not None]
+    return [s for e, p in read_log(app._log) if (s := as_switch(e, p)) is not None]
 
 
 def decisions(app: Leadkey, until: int | None = None) -> list[tuple[Any, int]]:
@@ -99,7 +98,7 @@ def decisions(app: Leadkey, until: int | None = None) -> list[tuple[Any, int]]:
     wanted = workspace_id(WS)
     return [
         (event, position)
-        for event, position in read_log(app, stop=until)
+        for event, position in read_log(app._log, stop=until)
         if isinstance(event, DECISION_EVENTS) and event.workspace_id == wanted
     ]
 
@@ -120,11 +119,11 @@ def store_state(app: Leadkey) -> tuple[Any, ...]:
     """Everything in the store and the app's own index, to compare before/after."""
     notifications = tuple(
         (n.id, n.originator_id, n.originator_version, n.topic, n.state)
-        for n in app.recorder.select_notifications(start=1, limit=1_000_000)
+        for n in app._log.recorder.select_notifications(start=1, limit=1_000_000)
     )
     ws = app.workspace(WS)
     index = (ws.config, dict(ws.index), dict(ws.versions))
-    return app.recorder.max_notification_id(), notifications, index, replay(app, WS).exact
+    return app._log.recorder.max_notification_id(), notifications, index, app.replay(WS).exact
 
 
 def file_digests(folder: Path) -> dict[str, str]:
@@ -169,14 +168,14 @@ def send(
     app: Leadkey, *, source: dict[str, Any] | None = None, **fields: Any
 ) -> tuple[Decision, int]:
     """Ingest ``{"fields": fields}``; return the decision and its log position."""
-    before = app.recorder.max_notification_id() or 0
+    before = app._log.recorder.max_notification_id() or 0
     decision = app.ingest(WS, {"fields": fields}, source=source)
-    [position] = [p for e, p in read_log(app, after=before) if isinstance(e, DECISION_EVENTS)]
+    [position] = [p for e, p in read_log(app._log, after=before) if isinstance(e, DECISION_EVENTS)]
     return decision, position
 
 
 def next_position(app: Leadkey) -> int:
-    return (app.recorder.max_notification_id() or 0) + 1
+    return (app._log.recorder.max_notification_id() or 0) + 1
 
 
 def email_lead(key: str, generation: int = 0) -> UUID:
@@ -205,13 +204,13 @@ def test_the_switches_that_happened_give_back_the_log(
     rebuilt = ingest_with_changes(app, stream, plan, batch_size)
     switches = logged_switches(app)
     assert len(switches) == len(rebuilt)
-    report = what_if(app, WS, switches)
+    report = app.what_if(WS, switches)
     assert_identical(report, payloads=len(decisions(app)))
     assert report.payloads == len(stream)
-    assert report.position == app.recorder.max_notification_id()
+    assert report.position == app._log.recorder.max_notification_id()
     assert list(report.rebuilds) == rebuilt  # each switch rebuilds as the app did
     # the same settings restated from the creation on change nothing either
-    restated = what_if(app, WS, [Switch(identifier="phone", country="IN"), *switches])
+    restated = app.what_if(WS, [Switch(identifier="phone", country="IN"), *switches])
     assert_identical(restated, payloads=len(stream))
 
 
@@ -224,9 +223,9 @@ def test_the_creation_identifier_from_the_start_is_identical_when_nothing_switch
     app = Leadkey("memory:")
     app.create_workspace(WS, identifier=identifier, fields=WORKSPACE_FIELDS)
     list(app.ingest_many(WS, stream, batch_size=data.draw(st.integers(1, 4))))
-    assert_identical(what_if(app, WS, Switch(identifier=identifier, position=0)), len(stream))
-    assert_identical(what_if(app, WS, [Switch(country="IN")]), len(stream))
-    assert_identical(what_if(app, WS, []), len(stream))
+    assert_identical(app.what_if(WS, Switch(identifier=identifier, position=0)), len(stream))
+    assert_identical(app.what_if(WS, [Switch(country="IN")]), len(stream))
+    assert_identical(app.what_if(WS, []), len(stream))
 
 
 @pytest.mark.parametrize("store", ["memory", "sqlite"])
@@ -251,8 +250,8 @@ def test_a_what_if_is_a_pure_function_of_the_log(
             ingest_with_changes(app, stream, plan, batch_size=3)
             before, files = store_state(app), file_digests(Path(folder))
             assert before[-1]  # the log verifies to begin with
-            first = what_if(app, WS, switches, until=until).as_dict()
-            second = what_if(app, WS, switches, until=until).as_dict()
+            first = app.what_if(WS, switches, until=until).as_dict()
+            second = app.what_if(WS, switches, until=until).as_dict()
             assert first == second
             json.dumps(first)  # JSON-ready, as the command line prints it
             assert store_state(app) == before
@@ -269,7 +268,7 @@ def test_email_from_the_start_agrees_with_a_model_of_one_lead_per_email(
     app = Leadkey("memory:")
     app.create_workspace(WS, fields=WORKSPACE_FIELDS)
     list(app.ingest_many(WS, stream, batch_size=batch_size))
-    report = what_if(app, WS, Switch(identifier="email", position=0))
+    report = app.what_if(WS, Switch(identifier="email", position=0))
     logged = decisions(app)
     keys = [usable_email(body) for body in stream]
     assert report.payloads == len(logged) == len(stream)
@@ -339,14 +338,14 @@ def test_a_what_if_decides_as_the_store_would_have_with_those_switches(
     other.create_workspace(WS, fields=WORKSPACE_FIELDS)
     ingest_with_changes(other, stream, plan, batch_size)
     positions = [p for _, p in decisions(app)]
-    end = app.recorder.max_notification_id() + 1
+    end = app._log.recorder.max_notification_id() + 1
     switches, seen = [], 0
-    for event, _ in read_log(other):  # each change, just before the payload after it
+    for event, _ in read_log(other._log):  # each change, just before the payload after it
         switch = as_switch(event, positions[seen] if seen < len(positions) else end)
         if switch is not None:
             switches.append(switch)
         seen += isinstance(event, DECISION_EVENTS)
-    report = what_if(app, WS, switches)
+    report = app.what_if(WS, switches)
 
     theirs = [recorded(event) for event, _ in decisions(other)]
     ours = [recorded(event) for event, _ in decisions(app)]
@@ -371,7 +370,7 @@ def test_two_phone_leads_sharing_an_email_merge_under_email() -> None:
     first, _ = send(app, phone="9999999991", email="asha@example.com", name="Asha")
     second, at = send(app, phone="9999999992", email=" ASHA@Example.com", name="Asha R")
     assert first.lead_id != second.lead_id
-    report = what_if(app, WS, Switch(identifier="email"))
+    report = app.what_if(WS, Switch(identifier="email"))
     merged = email_lead("asha@example.com")
     assert report.merges == (Merge(merged, (first.lead_id, second.lead_id)),)
     [change] = report.changes
@@ -389,7 +388,7 @@ def test_a_lead_sending_two_emails_splits_under_email() -> None:
     other, at_other = send(app, phone="+91 99999 99991", email="b@example.com")
     bare, at_bare = send(app, phone="09999999991", name="no email")
     assert {other.lead_id, bare.lead_id} == {created.lead_id}
-    report = what_if(app, WS, Switch(identifier="email"))
+    report = app.what_if(WS, Switch(identifier="email"))
     leads = (email_lead("a@example.com"), email_lead("b@example.com"))
     assert report.splits == (Split(created.lead_id, leads, dropped=1),)
     assert kinds(report) == {at_other: "updated->created", at_bare: "updated->dropped"}
@@ -401,7 +400,7 @@ def test_a_phone_only_lead_is_not_created_under_email_from_the_start() -> None:
     app = workspace()
     created, at_first = send(app, phone="9999999993", name="P")
     _, at_again = send(app, phone="99999 99993", name="P2")
-    report = what_if(app, WS, Switch(identifier="email", position=0))
+    report = app.what_if(WS, Switch(identifier="email", position=0))
     assert report.not_created == (created.lead_id,)
     assert kinds(report) == {at_first: "created->dropped", at_again: "updated->dropped"}
     assert {change.reason for change in report.changes} == {"identifier_missing"}
@@ -412,7 +411,7 @@ def test_an_email_only_payload_dropped_under_phone_becomes_a_new_lead() -> None:
     app = workspace()
     dropped, at = send(app, email="only@example.com", name="O", source={"line": 7})
     assert dropped.outcome is Outcome.DROPPED
-    report = what_if(app, WS, Switch(identifier="email"))
+    report = app.what_if(WS, Switch(identifier="email"))
     new = email_lead("only@example.com")
     assert report.new_leads == (new,)
     [change] = report.changes
@@ -443,7 +442,7 @@ def test_a_later_switch_keeps_earlier_decisions_and_reports_unreachable_leads() 
     switch_at = next_position(app)
     _, at_c = send(app, phone="9999999993", name="C again")  # no email: dropped under email
     send(app, phone="9999999994", email="D@example.com", name="D again")  # same lead either way
-    report = what_if(app, WS, Switch(identifier="email", position=switch_at))
+    report = app.what_if(WS, Switch(identifier="email", position=switch_at))
     assert kinds(report) == {at_c: "updated->dropped"}
     assert all(change.position >= switch_at for change in report.changes)
     # C has no email; B lost the shared email to A, the earlier lead
@@ -463,7 +462,7 @@ def test_after_a_later_switch_a_collision_losers_payload_goes_to_the_winner() ->
     ids = {name: decision.lead_id for name, decision in seed_before_a_switch(app).items()}
     switch_at = next_position(app)
     _, at_b = send(app, phone="9999999992", email="shared@example.com", name="B again")
-    report = what_if(app, WS, Switch(identifier="email", position=switch_at))
+    report = app.what_if(WS, Switch(identifier="email", position=switch_at))
     [change] = report.changes
     assert (change.position, change.kind) == (at_b, "updated->updated")
     assert change.hypothetical_lead == change.counterpart == ids["A"]
@@ -483,8 +482,8 @@ def test_keeping_phone_when_the_log_switched_to_email_re_decides_what_came_after
     assert (new_email.outcome, fresh.outcome) == (Outcome.CREATED, Outcome.CREATED)
     assert by_email.lead_id == asha.lead_id
 
-    assert_identical(what_if(app, WS, [logged]), payloads=4)
-    report = what_if(app, WS, Switch(identifier="phone", position=0))
+    assert_identical(app.what_if(WS, [logged]), payloads=4)
+    report = app.what_if(WS, Switch(identifier="phone", position=0))
     assert kinds(report) == {at_new: "created->updated", at_by_email: "updated->dropped"}
     assert report.changes[0].hypothetical_lead == asha.lead_id
     assert report.changes[0].hypothetical_key == "+919999999991"
@@ -504,7 +503,7 @@ def test_another_default_country_changes_the_keys() -> None:
     assert local.key != "+14155550123" and plus_one.lead_id != local.lead_id  # read as IN
     assert us_only.outcome is Outcome.DROPPED and indian.outcome is Outcome.CREATED
 
-    report = what_if(app, WS, Switch(country="US"))
+    report = app.what_if(WS, Switch(country="US"))
     assert kinds(report) == {
         at_plus_one: "created->updated",
         at_us_only: "dropped->created",
@@ -526,8 +525,8 @@ def test_a_country_switch_after_an_identifier_switch_reports_the_leads_it_indexe
     app = workspace()
     send(app, phone="9999999991", email="a@example.com")
     send(app, email="b@example.com")  # dropped under phone
-    later = app.recorder.max_notification_id() + 1
-    report = what_if(app, WS, [Switch(identifier="email"), Switch(country="US", position=later)])
+    later = app._log.recorder.max_notification_id() + 1
+    report = app.what_if(WS, [Switch(identifier="email"), Switch(country="US", position=later)])
     [rebuild] = report.rebuilds
     assert (rebuild.identifier, rebuild.generation) == ("email", 1)
     assert (rebuild.leads, rebuild.indexed, rebuild.unreachable) == (2, 2, ())
@@ -537,22 +536,22 @@ def test_until_stops_at_a_position() -> None:
     app = workspace()
     send(app, phone="9999999991", email="s@example.com")
     _, at_second = send(app, phone="9999999992", email="s@example.com")
-    middle = app.recorder.max_notification_id()
+    middle = app._log.recorder.max_notification_id()
     _, at_third = send(app, phone="9999999993")
     switch = Switch(identifier="email")
-    early = what_if(app, WS, switch, until=middle)
+    early = app.what_if(WS, switch, until=middle)
     assert (early.position, early.payloads, early.actual_leads) == (middle, 2, 2)
     assert kinds(early) == {at_second: "created->updated"}
-    assert kinds(what_if(app, WS, switch)) == {
+    assert kinds(app.what_if(WS, switch)) == {
         at_second: "created->updated",
         at_third: "created->dropped",
     }
-    assert what_if(app, WS, switch, until=at_second - 1).payloads == 1
-    beyond = what_if(app, WS, switch, until=10**6)
-    assert (beyond.position, beyond.payloads) == (app.recorder.max_notification_id(), 3)
+    assert app.what_if(WS, switch, until=at_second - 1).payloads == 1
+    beyond = app.what_if(WS, switch, until=10**6)
+    assert (beyond.position, beyond.payloads) == (app._log.recorder.max_notification_id(), 3)
 
     # a switch after ``until`` is only its rebuild: nothing is decided again
-    later = what_if(app, WS, Switch(identifier="email", position=at_third), until=middle)
+    later = app.what_if(WS, Switch(identifier="email", position=at_third), until=middle)
     assert later.changes == () and later.payloads == 2
     [rebuild] = later.rebuilds
     assert (rebuild.leads, rebuild.indexed, len(rebuild.collisions)) == (2, 1, 1)
@@ -562,30 +561,30 @@ def test_errors_say_what_cannot_be_run() -> None:
     app = workspace()
     send(app, phone="9999999991")
     with pytest.raises(WhatIfError, match="no workspace 'elsewhere'"):
-        what_if(app, "elsewhere", Switch(identifier="email"))
+        app.what_if("elsewhere", Switch(identifier="email"))
     with pytest.raises(WhatIfError, match=r"'fax' cannot be the lead identifier.*not a field"):
-        what_if(app, WS, Switch(identifier="fax"))
+        app.what_if(WS, Switch(identifier="fax"))
     app.add_field(WS, "rating", "rating")
     with pytest.raises(WhatIfError, match=r"it is a rating field .*phone, email or text"):
-        what_if(app, WS, Switch(identifier="rating", position=next_position(app)))
+        app.what_if(WS, Switch(identifier="rating", position=next_position(app)))
     for country in ("XX", "ın"):
         with pytest.raises(WhatIfError, match=f"unknown default country '{country}'"):
-            what_if(app, WS, Switch(country=country))
+            app.what_if(WS, Switch(country=country))
     with pytest.raises(ValueError):  # a WhatIfError is a ValueError to callers
-        what_if(app, WS, Switch(identifier="fax"))
+        app.what_if(WS, Switch(identifier="fax"))
     with pytest.raises(WhatIfError, match=f"no workspace {WS!r} in the log up to position 0"):
-        what_if(Leadkey("memory:"), WS, Switch(identifier="email"))  # an empty log
+        Leadkey("memory:").what_if(WS, Switch(identifier="email"))  # an empty log
 
 
 def test_a_field_is_an_identifier_only_from_when_it_was_added() -> None:
     app = workspace()
     send(app, phone="9999999991", customer_id="C-1")
     app.add_field(WS, "customer_id", "text")
-    added = app.recorder.max_notification_id()
+    added = app._log.recorder.max_notification_id()
     _, at = send(app, phone="9999999991", customer_id="c-1")
     with pytest.raises(WhatIfError, match="'customer_id' cannot be the lead identifier"):
-        what_if(app, WS, Switch(identifier="customer_id", position=0))
-    report = what_if(app, WS, Switch(identifier="customer_id", position=added + 1))
+        app.what_if(WS, Switch(identifier="customer_id", position=0))
+    report = app.what_if(WS, Switch(identifier="customer_id", position=added + 1))
     # the lead was created before the field existed: it has no customer id to match
     assert kinds(report) == {at: "updated->created"}
     assert report.rebuilds[0].indexed == 0
@@ -594,22 +593,22 @@ def test_a_field_is_an_identifier_only_from_when_it_was_added() -> None:
 @pytest.mark.parametrize("created", [True, False])
 def test_payloads_sent_before_the_workspace_existed(created: bool) -> None:
     app = Leadkey("memory:")
-    early = app.ingest(WS, {"fields": {"phone": "9999999991"}})
+    early = app.ingest(WS, {"fields": {"phone": "9999999991"}}, drop_unknown=True)
     assert early.reason == "unknown_workspace"
     if not created:
         with pytest.raises(WhatIfError, match=f"no workspace '{WS}'"):
-            what_if(app, WS, Switch(identifier="phone"))
+            app.what_if(WS, Switch(identifier="phone"))
         return
     app.create_workspace(WS)
     app.ingest(WS, {"fields": {"phone": "9999999991"}})
-    assert replay(app, WS).exact
-    assert_identical(what_if(app, WS, Switch(identifier="phone")), payloads=2)
+    assert app.replay(WS).exact
+    assert_identical(app.what_if(WS, Switch(identifier="phone")), payloads=2)
 
 
 def test_a_country_switch_takes_any_case() -> None:
     app = workspace(country="IN")
     send(app, phone="9811200977")
     send(app, phone="+1 415 555 0123")
-    lower, upper = (what_if(app, WS, Switch(country=c)).as_dict() for c in ("us", "US"))
+    lower, upper = (app.what_if(WS, Switch(country=c)).as_dict() for c in ("us", "US"))
     assert lower == upper  # the switch reported in upper case too
     assert lower["summary"]["keys_changed"] + lower["summary"]["decisions_changed"] >= 1

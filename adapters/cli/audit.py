@@ -3,14 +3,11 @@ re-derives every decision."""
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import click
-from eventsourcing.application import AggregateNotFoundError
 
+from leadkey.domain.errors import UnknownLead
 from leadkey.projections import audit
 
-from ..lookahead import replay_with_workers
 from .base import (
     POSITION,
     CliError,
@@ -55,8 +52,8 @@ def explain(
     app = open_app(ctx, read_only=True)
     if lead_id is not None:
         try:
-            history = audit.explain_lead(app, UUID(lead_id))
-        except (ValueError, AggregateNotFoundError):
+            history = app.explain_lead(lead_id)
+        except UnknownLead:
             raise CliError(f"no lead {shown(lead_id)}") from None
     else:
         if position is None:
@@ -64,9 +61,9 @@ def explain(
         positions = (
             [position]
             if position is not None
-            else audit.positions_of_line(app, workspace, line or 0, file_name)
+            else app.positions_of_line(workspace, line or 0, file_name)
         )
-        found = [audit.explain_position(app, p) for p in positions]
+        found = [app.explain_position(p) for p in positions]
         history = [item for item in found if item is not None]
         if not history:
             where = f"line {line}" if position is None else f"position {position}"
@@ -123,8 +120,7 @@ def replay(
     """Replay the workspace's log and decide every recorded payload again, under the
     configuration and index in force just before it."""
     app = open_app(ctx, read_only=True)
-    app.check_workspace(workspace)  # an unknown workspace is an error, not an empty replay
-    report = replay_with_workers(app, workspace, until=until, workers=workers)
+    report = app.replay(workspace, until=until, workers=workers)
     checked = app.stored_index_differences(workspace) if verify or exact else None
     if as_json:
         data = report.as_dict()

@@ -15,17 +15,16 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 from eventsourcing.persistence import InfrastructureFactoryError, PersistenceError
 
-from leadkey.domain.workspace import ConfigurationError
+from leadkey.domain.errors import InvalidConfiguration, LeadkeyError, StoreUnavailable
 from leadkey.projections import audit
 from leadkey.projections.identifier_index import Collision
 
 from ..application import (
-    ConcurrencyError,
     Leadkey,
     UnknownWorkspace,
     WorkspaceNotCreatedYet,
 )
-from ..stores import DEFAULT_STORE, StoreError, sqlite_file
+from ..stores import DEFAULT_STORE, sqlite_file
 
 #: The workspace used when ``--workspace`` is not given.  The commands that record in a
 #: workspace (``ingest``, ``field add``, ``identifier set``, ``country set``) create it on
@@ -77,11 +76,12 @@ class _LeadkeyGroup(click.Group):
         except UnknownWorkspace as error:
             store = ctx.obj.store if isinstance(ctx.obj, State) else "?"
             raise CliError(_unknown_workspace(error, store)) from error
-        except (ConfigurationError, StoreError, ConcurrencyError, audit.PositionError) as error:
-            raise CliError(str(error)) from error
-        except (PersistenceError, sqlite3.Error) as error:
+        except (StoreUnavailable, PersistenceError, sqlite3.Error) as error:
             store = ctx.obj.store if isinstance(ctx.obj, State) else "?"
-            raise CliError(f"store {redacted(store)}: {error}") from error
+            cause = error.__cause__ if isinstance(error, StoreUnavailable) else None
+            raise CliError(f"store {redacted(store)}: {cause or error}") from error
+        except LeadkeyError as error:
+            raise CliError(str(error)) from error
         except Exception as error:
             if os.environ.get(DEBUG_ENV):
                 raise
@@ -300,7 +300,7 @@ def ensure_workspace(app: Leadkey, name: str, **settings: Any) -> bool:
             raise
     try:
         index = app.create_workspace(name, **{**DEFAULT_WORKSPACE_SETTINGS, **settings})
-    except ConfigurationError as refused:
+    except InvalidConfiguration as refused:
         try:
             app.check_workspace(name)  # created meanwhile by another process: fine
         except UnknownWorkspace:

@@ -169,5 +169,5 @@ def country_set(
     as_json: bool,
 ) -> None:
     """Make CC (ISO 3166 alpha-2, any case) the default country and rebuild the index."""
-    country_code = check_country(country_code)  # in upper case, or a ConfigurationError
+    country_code = check_country(country_code)  # in upper case, or a InvalidConfiguration
     _reconfigure(ctx, workspace, Switch(country=country_code), dry_run, as_json, what_if_from)

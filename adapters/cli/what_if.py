@@ -15,7 +15,6 @@ from leadkey.projections.what_if import (
     Switch,
     WhatIfError,
     WhatIfReport,
-    what_if,
 )
 
 from ..application import (
@@ -43,7 +42,7 @@ def run_what_if(
     """The what-if of ``switch`` over ``workspace``'s log; a :class:`WhatIfError` is a CliError."""
     app.check_workspace(workspace)  # an unknown workspace gets the usual message
     try:
-        return what_if(app, workspace, switch, until=until)
+        return app.what_if(workspace, switch, until=until)
     except WhatIfError as error:
         raise CliError(str(error)) from error
 

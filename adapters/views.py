@@ -1,0 +1,117 @@
+"""What the Python API takes and returns besides decisions: submissions, leads as looked
+up, lookups, and read-only views of a workspace's index."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+from uuid import UUID
+
+from leadkey.domain.decisions import MatchConfig, has_unpaired_surrogate
+from leadkey.domain.errors import InvalidArgument
+from leadkey.projections.identifier_index import RebuildReport, WorkspaceIndex
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A payload with where it came from (recorded with its decision).
+
+    ``source`` maps names to strings, numbers, booleans or None, e.g.
+    ``{"file": "leads.jsonl", "line": 12}``; anything else raises ``InvalidArgument``.
+    """
+
+    payload: Any
+    source: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        source = self.source
+        if source is None:
+            return
+        if not isinstance(source, Mapping) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str | int | float | bool))
+            for k, v in source.items()
+        ):
+            raise InvalidArgument("a source maps names to strings, numbers, booleans or None")
+        if has_unpaired_surrogate(dict(source)) or any(
+            isinstance(v, int) and v.bit_length() > 63 for v in source.values()
+        ):
+            raise InvalidArgument("a source holds Unicode text and 64-bit integers only")
+        if set(source) == {"_type_", "_data_"}:
+            raise InvalidArgument("a source cannot use exactly the keys '_type_' and '_data_'")
+
+
+@dataclass(frozen=True, slots=True)
+class LeadView:
+    """A lead as seen by a lookup: its id, the key it was found by, its fields and
+    version (how many decisions shaped it)."""
+
+    lead_id: UUID
+    key: str
+    fields: dict[str, Any]
+    version: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lead_id": str(self.lead_id),
+            "key": self.key,
+            "fields": self.fields,
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What a lookup used and found: the configuration in force (as of log ``position``;
+    None: now), the key the value gave under it, and the lead with that key, if any."""
+
+    workspace: str
+    position: int | None
+    config: MatchConfig
+    key: str
+    lead: LeadView | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceInfo:
+    """A workspace's configuration, how many leads it has (``leads``) and how many keys
+    its index holds under the identifier in force (``indexed``: one per lead reachable
+    by it; a lead without a usable identifier, or whose key an earlier lead holds, is
+    not reachable)."""
+
+    config: MatchConfig
+    leads: int
+    indexed: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceView:
+    """A copy of one workspace's index, read-only: its configuration, every lead's
+    version (in creation order), the index under the identifier in force (key -> lead),
+    every lead's key in each field of an identifier type (field -> lead -> key), the
+    version of its decision sequence, and the report of indexing by its identifier."""
+
+    config: MatchConfig
+    versions: Mapping[UUID, int]
+    index: Mapping[str, UUID]
+    candidates: Mapping[str, Mapping[UUID, str]]
+    sequence: int
+    report: RebuildReport
+
+    @classmethod
+    def of(cls, workspace: WorkspaceIndex) -> WorkspaceView:
+        return cls(
+            config=workspace.config,
+            versions=MappingProxyType(dict(workspace.versions)),
+            index=MappingProxyType(dict(workspace.index)),
+            candidates=MappingProxyType(
+                {f: MappingProxyType(dict(keys)) for f, keys in workspace.candidates.items()}
+            ),
+            sequence=workspace.sequence,
+            report=workspace.report,
+        )
+
+    def lookup(self, key: str) -> UUID | None:
+        """The lead with ``key`` under the identifier in force, or None."""
+        return self.index.get(key)
