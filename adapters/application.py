@@ -43,11 +43,13 @@ from leadkey.domain.sequence import DecisionSequence
 from leadkey.domain.workspace import Workspace, workspace_id
 from leadkey.projections import audit
 from leadkey.projections.audit import DecisionExplained, ReplayReport, check_position
+from leadkey.projections.configuration import ConfigurationExplained, configuration_history
 from leadkey.projections.identifier_index import (
     IdentifierIndexProjection,
     RebuildReport,
     index_at,
 )
+from leadkey.projections.positions import event_positions
 from leadkey.projections.what_if import Switch, WhatIfReport, what_if
 
 from .durable_index import DurableIndex, IndexBehind, differences, is_indexed
@@ -56,7 +58,7 @@ from .group_commit import GroupCommit
 from .indexes import LeadIndex, MemoryIndex, StoredIndex
 from .preparers import Preparers, Wire, from_wire
 from .store_errors import store_errors, wrap_store_errors
-from .stores import check_postgres, event_positions, store_env
+from .stores import check_postgres, store_env
 from .views import LeadView, Lookup, Submission, WorkspaceInfo, WorkspaceView
 
 logger = logging.getLogger("leadkey")
@@ -602,10 +604,18 @@ class Leadkey:
             raise UnknownLead(lead_id) from None
 
     @wrap_store_errors
-    def explain_position(self, position: int) -> DecisionExplained | None:
-        """The decision recorded at log ``position`` (None if none is there).  Raises
+    def explain_position(self, position: int) -> DecisionExplained | ConfigurationExplained | None:
+        """The decision or configuration change recorded at log ``position`` (None if
+        neither is there: nothing, or a step of a decision sequence).  Raises
         ``PositionError``."""
         return audit.explain_position(self._log, position)
+
+    @wrap_store_errors
+    def configuration_history(self, workspace: str) -> list[ConfigurationExplained]:
+        """Every change of the workspace's configuration, its creation first, each with
+        its log position and what changed.  Raises ``UnknownWorkspace``."""
+        _check_name(workspace)
+        return configuration_history(self._log, workspace)
 
     @wrap_store_errors
     def positions_of_line(self, workspace: str, line: int, file: str | None = None) -> list[int]:

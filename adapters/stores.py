@@ -5,17 +5,10 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import sys
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
-from uuid import UUID
-
-from eventsourcing.application import Application
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from leadkey.domain.errors import InvalidConfiguration, StoreUnavailable
-from leadkey.projections.identifier_index import read_log
 
 DEFAULT_STORE = "sqlite:///leadkey.db"
 #: The recorders that keep the identifier index with the events (see ``durable_index``).
@@ -184,37 +177,3 @@ def _opens(uri: str) -> bool:
     finally:
         connection.close()
     return True
-
-
-def event_positions(app: Application, originator_id: UUID) -> dict[int, int]:
-    """The log position (notification id) of each stored event of one aggregate, by
-    version: on SQLite and PostgreSQL one indexed query; elsewhere (in memory) a read of
-    the log."""
-    recorder: Any = app.recorder
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        statement = (
-            f"SELECT originator_version, rowid FROM {recorder.events_table_name} "
-            "WHERE originator_id=?"
-        )
-        uuid_ids = recorder.datastore.originator_id_type == "uuid"
-        key = originator_id.hex if uuid_ids else str(originator_id)
-        with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, [key])
-            return {row[0]: row[1] for row in cursor.fetchall()}
-    postgres = sys.modules.get("eventsourcing.postgres")  # loaded if the store is PostgreSQL
-    if postgres is not None and isinstance(recorder, postgres.PostgresApplicationRecorder):
-        return _postgres_positions(recorder, originator_id)
-    return {e.originator_version: p for e, p in read_log(app) if e.originator_id == originator_id}
-
-
-def _postgres_positions(recorder: Any, originator_id: UUID) -> dict[int, int]:
-    from psycopg.sql import SQL, Identifier  # only with the postgres extra
-
-    select = "SELECT originator_version, notification_id"
-    statement = SQL(select + " FROM {schema}.{table} WHERE originator_id = %s").format(
-        schema=Identifier(recorder.datastore.schema),
-        table=Identifier(recorder.events_table_name),
-    )
-    with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
-        cursor.execute(statement, [originator_id])
-        return {row["originator_version"]: row["notification_id"] for row in cursor.fetchall()}

@@ -25,9 +25,11 @@ from leadkey.domain.errors import InvalidArgument
 from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead
 from leadkey.domain.normalization import NORMALIZER_VERSIONS
 from leadkey.domain.rules import RULES_VERSION, rules_version
-from leadkey.domain.workspace import workspace_id
+from leadkey.domain.workspace import WORKSPACE_EVENTS, workspace_id
 
+from .configuration import ConfigurationExplained, explain_configuration
 from .identifier_index import IdentifierIndexProjection, IndexView, read_log
+from .positions import event_positions
 
 _COMPARED = ("outcome", "lead_id", "key", "reason", "applied", "rejected", "ignored")
 
@@ -84,7 +86,16 @@ class Divergence:
 
 @dataclass(frozen=True, slots=True)
 class ReplayReport:
-    """What replaying a workspace's log up to ``position`` found."""
+    """What replaying a workspace's log up to ``position`` found.
+
+    - ``position``: the last log position read (0: none);
+    - ``decisions``: the workspace's recorded decisions up to ``position``, by outcome
+      (``created``, ``updated``, ``dropped``; an outcome without any is left out),
+      payloads sent before the workspace existed (dropped) included;
+    - ``divergences``: those decisions that the replay decides otherwise, in log order,
+      so ``len(divergences) <= sum(decisions.values())``; :meth:`kinds` counts them by
+      kind, adding up to ``len(divergences)``.
+    """
 
     workspace: str
     position: int
@@ -193,18 +204,19 @@ def _comparable(decision: Decision) -> tuple[Any, ...]:
 
 
 def _plain(value: Any) -> Any:
-    return (
-        str(value)
-        if value is not None and not isinstance(value, str | int | dict | list)
-        else value
-    )
+    """``value`` if it is None or of a JSON type (exactly: an enum is no string), else its
+    string (a lead id)."""
+    return value if value is None or type(value) in _JSON_TYPES else str(value)
+
+
+_JSON_TYPES = (str, int, float, bool, dict, list)
 
 
 @dataclass(frozen=True, slots=True)
 class DecisionExplained:
     """One recorded decision, in an auditor's terms."""
 
-    position: int | None
+    position: int
     outcome: str
     lead_id: Any
     identifier: str | None
@@ -255,40 +267,51 @@ class DecisionExplained:
         )
 
 
-def explain_lead(app: Application, lead_id: Any) -> list[DecisionExplained]:
+def explain_lead(app: Application, lead_id: UUID | str) -> list[DecisionExplained]:
     """Every decision that created or updated the lead, with old -> new field values and
     the log position of each (lead ids are global: no workspace is needed).
 
-    Reads the lead's own events only, not the log; the positions come from the
-    application's ``event_positions(id)`` (version -> position) if it has one.  Raises
-    ``eventsourcing.application.AggregateNotFoundError`` for an unknown lead (or an id
-    that is not a lead's), ``ValueError`` for a string that is not a UUID.
+    ``lead_id`` is a UUID or any string ``uuid.UUID`` reads (upper case, ``urn:uuid:``,
+    braces, 32 hex digits).  Reads the lead's own events and their log positions (see
+    :func:`~leadkey.projections.positions.event_positions`), not the log, on SQLite and
+    PostgreSQL.  Raises ``eventsourcing.application.AggregateNotFoundError`` for an
+    unknown lead (or an id that is not a lead's), ``ValueError`` for a string that is
+    not a UUID.
     """
     lead_id = lead_id if isinstance(lead_id, UUID) else UUID(str(lead_id))
-    fields: dict[str, Any] = {}
-    history = []
     kinds = (Lead.LeadCreated, Lead.LeadFieldsUpdated)
     events = [e for e in app.events.get(lead_id) if isinstance(e, kinds)]
-    positions = app.event_positions(lead_id) if events and hasattr(app, "event_positions") else {}
-    for event in events:
-        position = positions.get(event.originator_version)
-        history.append(_explained(event, position, fields))
-        fields = {**fields, **event.applied}
-    if not history:
+    if not events:
         raise AggregateNotFoundError(lead_id)
+    positions = event_positions(app, lead_id)
+    fields: dict[str, Any] = {}
+    history = []
+    for event in events:
+        history.append(_explained(event, positions[event.originator_version], fields))
+        fields = {**fields, **event.applied}
     return history
 
 
-def explain_position(app: Application, position: int) -> DecisionExplained | None:
-    """The decision recorded at log ``position`` (None if no decision is there).
+def explain_position(
+    app: Application, position: int
+) -> DecisionExplained | ConfigurationExplained | None:
+    """What is recorded at log ``position``: a decision about a payload, or a change of a
+    workspace's configuration (its creation, a field added, a new identifier or default
+    country).
 
-    Raises :class:`PositionError` unless ``position`` is 0 to :data:`MAX_POSITION`.
+    None where the position holds nothing of the sort: no event (past the end of the
+    log, or 0), or an event of a workspace's ``DecisionSequence`` (its start, recorded
+    with the workspace, or a step, the marker recorded after each batch of decisions and
+    each configuration change to order them: they decide and change nothing).  Raises
+    :class:`PositionError` unless ``position`` is 0 to :data:`MAX_POSITION`.
     """
     check_position(position)
     [notification] = app.recorder.select_notifications(start=position, limit=1) or [None]
     if notification is None or notification.id != position:
         return None
     event = app.mapper.to_domain_event(notification)
+    if isinstance(event, WORKSPACE_EVENTS):
+        return explain_configuration(app, event, position)
     if not isinstance(event, DECISION_EVENTS):
         return None
     fields: dict[str, Any] = {}
@@ -299,7 +322,7 @@ def explain_position(app: Application, position: int) -> DecisionExplained | Non
     return _explained(event, position, fields)
 
 
-def _explained(event: Any, position: int | None, fields: dict[str, Any]) -> DecisionExplained:
+def _explained(event: Any, position: int, fields: dict[str, Any]) -> DecisionExplained:
     outcome, lead, key, reason, applied, rejected, ignored = _recorded(event)
     return DecisionExplained(
         position=position,

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.popo import POPOTrackingRecorder
 from eventsourcing.projection import Projection
 
@@ -39,7 +39,19 @@ class Collision:
 
 @dataclass(frozen=True, slots=True)
 class RebuildReport:
-    """What indexing the leads by ``identifier`` gives."""
+    """What indexing the workspace's leads by ``identifier`` gives (under ``generation``).
+
+    Each lead is counted once: ``leads == indexed + len(unreachable) + shadowed``.
+
+    - ``leads``: the workspace's leads;
+    - ``indexed``: the leads the index reaches, one per key it holds (the earliest created
+      lead with that key), so also the number of keys in the index;
+    - ``unreachable``: the leads without a key for ``identifier`` (no usable value), in
+      creation order: no payload can match them;
+    - ``collisions``: the keys several leads have, each with the lead matched (its
+      ``winner``, counted in ``indexed``) and the ``others``, which no payload can match
+      either (:attr:`shadowed` counts them).
+    """
 
     workspace: str
     identifier: str
@@ -50,6 +62,12 @@ class RebuildReport:
     unreachable: tuple[UUID, ...]
     collisions: tuple[Collision, ...]
 
+    @property
+    def shadowed(self) -> int:
+        """The leads with a key that a lead created before them has (the ``others`` of
+        every collision): neither indexed nor unreachable, but never matched."""
+        return sum(len(collision.others) for collision in self.collisions)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "workspace": self.workspace,
@@ -58,6 +76,7 @@ class RebuildReport:
             "generation": self.generation,
             "leads": self.leads,
             "indexed": self.indexed,
+            "shadowed": self.shadowed,
             "unreachable": [str(lead) for lead in self.unreachable],
             "collisions": [
                 {"key": c.key, "winner": str(c.winner), "others": [str(o) for o in c.others]}
@@ -293,7 +312,17 @@ class IdentifierIndexProjection(Projection[IndexView]):
 def read_log(
     app: Application, after: int = 0, stop: int | None = None, page: int = 1000
 ) -> Iterator[tuple[Any, int]]:
-    """Stream ``(domain_event, notification_id)`` from the application's log, in order.
+    """Stream ``(domain_event, notification_id)`` from the application's log, in order
+    (see :func:`read_notifications`)."""
+    for notification in read_notifications(app, after, stop, page):
+        yield app.mapper.to_domain_event(notification), notification.id
+
+
+def read_notifications(
+    app: Application, after: int = 0, stop: int | None = None, page: int = 1000
+) -> Iterator[Notification]:
+    """Stream the application's log as stored (not decoded), in order, after position
+    ``after`` up to ``stop``, ``page`` notifications per query.
 
     While it streams, the garbage collector runs less often (see :func:`fewer_collections`).
     """
@@ -302,8 +331,7 @@ def read_log(
             notifications = app.recorder.select_notifications(
                 start=after, limit=page, stop=stop, inclusive_of_start=False
             )
-            for notification in notifications:
-                yield app.mapper.to_domain_event(notification), notification.id
+            yield from notifications
             if len(notifications) < page:
                 return
             after = notifications[-1].id

@@ -155,14 +155,33 @@ class Split:
 
 @dataclass(frozen=True, slots=True)
 class WhatIfReport:
-    """The difference between the log and the what-if, up to log ``position``."""
+    """The difference between the log and the what-if, up to log ``position`` (the last
+    position read).
+
+    Payloads: ``payloads`` counts the workspace's recorded decisions up to ``position``
+    (as ``ReplayReport.decisions`` does), each decided again in the what-if.  Of them,
+    ``changes`` are those decided otherwise (another outcome, or an update of another
+    lead), in log order (:attr:`changed` counts them by kind), and ``keys_changed`` those
+    decided alike under the same identifier field with another key (a phone number
+    completed with another default country, say): ``len(changes) + keys_changed <=
+    payloads``.
+
+    Leads: ``actual_leads`` counts the leads the log created, ``leads`` those of the
+    what-if world (until the first switch, the log's own).  Each actual lead is in at
+    most one of ``not_created`` (the what-if drops every payload of it) and ``splits``
+    (its payloads go to several what-if leads); any other goes to one what-if lead.
+    ``merges`` are the what-if leads that get payloads of several actual leads,
+    ``new_leads`` those created by a payload the log dropped.
+    ``unreachable`` are the actual leads that the log's index reaches at ``position``
+    while the what-if's index reaches none of the what-if leads they went to.
+    ``rebuilds`` are the what-if's own rebuilds of its index (at a switch, or at a change
+    of the log once a switch is in force), in order.
+    """
 
     workspace: str
     switches: tuple[Switch, ...]
     position: int
     payloads: int
-    #: Payloads decided the same way, under the same identifier field, with another key
-    #: (e.g. a phone number completed with another default country).
     keys_changed: int
     actual_leads: int
     leads: int
@@ -397,12 +416,12 @@ class _World:
             PayloadChange(
                 position=position,
                 source=event.source,
-                actual=actual,
+                actual=str(actual),
                 actual_lead=recorded_lead,
-                hypothetical=outcome,
+                hypothetical=str(outcome),
                 hypothetical_lead=lead,
                 hypothetical_key=key,
-                reason=reason,
+                reason=str(reason) if reason else None,
                 counterpart=counterpart,
             )
         )

@@ -1,19 +1,30 @@
 """Replay and verify: the log re-derives every recorded decision, and a tampered
-record is named."""
+record is named.  Explain: each decision about a lead and each change of a workspace's
+configuration, with the log position that explains it again."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
+from eventsourcing.application import Application
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_mutation_gaps import without_time
 
 from leadkey.adapters.application import Leadkey
 from leadkey.adapters.strategies import WORKSPACE_FIELDS, payload_streams
+from leadkey.domain.errors import UnknownLead, UnknownWorkspace
+from leadkey.domain.sequence import DecisionSequence
+from leadkey.domain.workspace import Workspace, workspace_id
+from leadkey.projections.audit import explain_lead, explain_position
+from leadkey.projections.configuration import configuration_history
+from leadkey.projections.identifier_index import read_log, read_notifications
 
 switches = st.lists(
     st.tuples(st.integers(0, 30), st.sampled_from(["email", "customer_id", "phone"])),
@@ -143,7 +154,6 @@ def test_lookup_at_a_position_sees_the_identifier_index_and_fields_then(app: Lea
 
 
 def test_explain_a_lead_shows_each_decision_with_old_and_new_values(app: Leadkey) -> None:
-
     app.create_workspace("w")
     created = app.ingest("w", {"fields": {"phone": "9999999999", "name": "A"}}, source={"line": 1})
     app.ingest("w", {"fields": {"phone": "+91 99999 99999", "name": "B", "email": "bad@"}})
@@ -182,3 +192,210 @@ def test_cli_explain_and_lookup_at(tmp_path: Path) -> None:
     assert both.exit_code == 2
     early = runner.invoke(main, ["--store", store, "lookup", "9999999999", "--at", "3", "--json"])
     assert early.exit_code == 0 and '"name": "Asha Rao"' in early.output
+
+
+# -- explain: any spelling of a lead id, positions from the recorder ------------------
+
+
+def bare_copy(app: Leadkey) -> Application:
+    """An in-memory eventsourcing ``Application`` (no leadkey method) holding ``app``'s
+    log, at the same positions."""
+    bare = Application(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    bare.recorder.insert_events(list(read_notifications(app._log)))
+    return bare
+
+
+def lead_positions(app: Application, lead: UUID) -> list[int]:
+    """The log positions of the lead's events, read from the whole log."""
+    return [n.id for n in read_notifications(app) if n.originator_id == lead]
+
+
+def test_explain_lead_reads_a_lead_id_in_any_spelling_uuid_does(app: Leadkey) -> None:
+    app.create_workspace("w")
+    lead = app.ingest("w", {"fields": {"phone": "9999999991"}}).lead_id
+    assert lead is not None
+    app.ingest("w", {"fields": {"phone": "09999999991", "name": "A"}})
+    history = app.explain_lead(lead)
+    spellings = [str(lead), str(lead).upper(), lead.urn, f"{{{lead}}}", lead.hex.upper()]
+    for spelling in spellings:
+        assert app.explain_lead(spelling) == history, spelling
+    with pytest.raises(UnknownLead):
+        app.explain_lead("not-a-uuid")
+
+
+@settings(max_examples=25, deadline=None)
+@given(stream=payload_streams("phone", max_size=20), plan=switches)
+def test_each_position_explain_lead_gives_explains_that_decision(
+    stream: list[Any], plan: list[tuple[int, str]]
+) -> None:
+    """On an application without leadkey's methods: the positions come from its recorder."""
+    app = Leadkey("memory:")
+    ingest_with_switches(app, stream, plan)
+    bare = bare_copy(app)
+    for lead in app.workspace("w").versions:
+        history = explain_lead(bare, str(lead))
+        assert [h.position for h in history] == lead_positions(bare, lead)
+        assert all(h.recorded_at for h in history)
+        assert [explain_position(bare, h.position) for h in history] == history
+
+
+def test_explain_lead_on_sqlite_reads_positions_without_the_applications_help(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    with Leadkey(f"sqlite:///{path}") as app:
+        app.create_workspace("w")
+        lead = app.ingest("w", {"fields": {"phone": "9999999991"}}).lead_id
+        app.ingest("w", {"fields": {"phone": "09999999991", "name": "A"}})
+        expected = app.explain_lead(lead)
+    bare = Application(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+    )
+    assert lead is not None and not hasattr(bare, "event_positions")
+    assert [h.position for h in expected] == lead_positions(bare, lead)
+    assert explain_lead(bare, lead.urn) == expected
+
+
+# -- explain: changes of a workspace's configuration -----------------------------------
+
+
+def configured(app: Leadkey) -> dict[str, int]:
+    """Workspace 'w' created, given a field, a new identifier and a new country (with
+    a lead and another workspace in between); the position of each change by kind."""
+    app.create_workspace("w", fields={"customer_id": "text"})
+    app.ingest("w", {"fields": {"phone": "9999999991", "email": "a@example.com"}})
+    app.create_workspace("other")
+    app.add_field("w", "stars", "rating")
+    app.change_identifier("w", "email")
+    app.change_country("w", "US")
+    kinds = {
+        Workspace.WorkspaceCreated: "created",
+        Workspace.FieldAdded: "field added",
+        Workspace.IdentifierChanged: "identifier changed",
+        Workspace.DefaultCountryChanged: "country changed",
+    }
+    return {
+        kinds[type(event)]: position
+        for event, position in read_log(app._log)
+        if event.originator_id == workspace_id("w") and type(event) in kinds
+    }
+
+
+def test_explain_position_explains_each_change_of_the_configuration(app: Leadkey) -> None:
+    at = configured(app)
+    explained = {kind: app.explain_position(position) for kind, position in at.items()}
+    dicts = {kind: item.as_dict() for kind, item in explained.items() if item is not None}
+    assert all(json.loads(json.dumps(d)) == d for d in dicts.values())
+    standard = {"name": "text", "phone": "phone", "email": "email", "customer_id": "text"}
+    assert without_time(dicts["created"]) == {
+        "position": at["created"],
+        "workspace": "w",
+        "kind": "created",
+        "changes": {
+            "identifier": {"before": None, "after": "phone"},
+            "country": {"before": None, "after": "IN"},
+            "timezone": {"before": None, "after": "UTC"},
+            "generation": {"before": None, "after": 0},
+            **{f"field:{f}": {"before": None, "after": t} for f, t in standard.items()},
+        },
+        "configuration": {
+            "identifier": "phone",
+            "identifier_type": "phone",
+            "country": "IN",
+            "generation": 0,
+        },
+    }
+    changes = {kind: d["changes"] for kind, d in dicts.items() if kind != "created"}
+    assert changes == {
+        "field added": {"field:stars": {"before": None, "after": "rating"}},
+        "identifier changed": {
+            "identifier": {"before": "phone", "after": "email"},
+            "generation": {"before": 0, "after": 1},
+        },
+        "country changed": {
+            "country": {"before": "IN", "after": "US"},
+            "generation": {"before": 1, "after": 2},
+        },
+    }
+    assert [d["configuration"] for kind, d in dicts.items() if kind != "created"] == [
+        {"identifier": "phone", "identifier_type": "phone", "country": "IN", "generation": 0},
+        {"identifier": "email", "identifier_type": "email", "country": "IN", "generation": 1},
+        {"identifier": "email", "identifier_type": "email", "country": "US", "generation": 2},
+    ]
+    assert [item.why() for item in explained.values() if item is not None] == [
+        "workspace 'w' created with lead identifier 'phone' (phone) and default country IN, "
+        "generation 0",
+        "workspace 'w': field 'stars' added, of type rating",
+        "workspace 'w': lead identifier changed from 'phone' to 'email' (email), starting "
+        "generation 1: later payloads are matched by it",
+        "workspace 'w': default country changed from IN to US, starting generation 2: later "
+        "phone numbers without a country code are read in US",
+    ]
+
+
+def test_a_sequence_step_or_no_event_explains_nothing(app: Leadkey) -> None:
+    configured(app)
+    steps = [p for e, p in read_log(app._log) if isinstance(e, DecisionSequence.Stepped)]
+    started = [p for e, p in read_log(app._log) if isinstance(e, DecisionSequence.SequenceStarted)]
+    assert steps and started
+    assert [app.explain_position(p) for p in steps + started] == [None] * len(steps + started)
+    end = app._log.recorder.max_notification_id() or 0
+    assert app.explain_position(0) is None and app.explain_position(end + 1) is None
+
+
+def test_configuration_history_is_each_change_in_log_order(app: Leadkey) -> None:
+    at = configured(app)
+    history = app.configuration_history("w")
+    assert [item.kind for item in history] == list(at)
+    assert [item.position for item in history] == list(at.values())
+    assert history == [app.explain_position(p) for p in at.values()]
+    assert configuration_history(bare_copy(app), "w") == history
+    [other] = app.configuration_history("other")
+    assert (other.workspace, other.kind) == ("other", "created")
+
+
+def test_configuration_history_reads_the_workspace_not_the_log(tmp_path: Path) -> None:
+    with Leadkey(f"sqlite:///{tmp_path / 'store.db'}") as app:
+        at = configured(app)
+
+        def no_log(*_: object, **__: object) -> None:
+            raise AssertionError("configuration_history read the log")
+
+        app._log.recorder.select_notifications = no_log  # type: ignore[method-assign]
+        history = app.configuration_history("w")
+    assert [item.position for item in history] == list(at.values())
+
+
+def test_configuration_history_of_an_unknown_workspace_is_a_lookup_error(app: Leadkey) -> None:
+    configured(app)
+    with pytest.raises(UnknownWorkspace, match="unknown workspace 'nope'") as caught:
+        app.configuration_history("nope")
+    assert isinstance(caught.value, LookupError) and caught.value.name == "nope"
+
+
+def test_cli_explains_a_position_that_holds_a_configuration_change(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from leadkey.adapters.cli import main
+
+    store = f"sqlite:///{tmp_path / 'explain.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--store", store, "workspace", "create", "w"]).exit_code == 0
+    assert runner.invoke(main, ["--store", store, "country", "set", "US", "-w", "w"]).exit_code == 0
+    with Leadkey(store, read_only=True) as app:
+        [changed] = [
+            p for e, p in read_log(app._log) if isinstance(e, Workspace.DefaultCountryChanged)
+        ]
+    human = runner.invoke(main, ["--store", store, "explain", "--position", str(changed)])
+    assert human.exit_code == 0
+    assert human.stdout.splitlines() == [
+        f"position {changed}: workspace 'w': default country changed from IN to US, starting "
+        "generation 1: later phone numbers without a country code are read in US",
+        "    country: 'IN' -> 'US'",
+        "    generation: 0 -> 1",
+    ]
+    as_json = runner.invoke(main, ["--store", store, "explain", "--position", "1", "--json"])
+    assert json.loads(as_json.stdout)["kind"] == "created"
+    step = runner.invoke(main, ["--store", store, "explain", "--position", "2"])
+    assert step.exit_code == 1
+    assert "no decision or configuration change at position 2" in step.stderr

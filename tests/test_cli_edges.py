@@ -29,6 +29,7 @@ from leadkey.domain.normalization import UnusableValue
 from leadkey.domain.workspace import InvalidConfiguration, check_country, workspace_id
 from leadkey.projections.audit import (
     MAX_POSITION,
+    DecisionExplained,
     PositionError,
 )
 from leadkey.projections.identifier_index import read_log
@@ -264,7 +265,9 @@ def test_explain_lead_reads_the_lead_not_the_log(sqlite_url: str) -> None:
         app.ingest("w", {"fields": {"phone": "9845012347"}})
         app.ingest("w", {"fields": {"phone": PHONE, "name": "B"}})
         explained = [app.explain_position(p) for _, p in read_log(app._log)]
-        expected = [e for e in explained if e is not None and e.lead_id == first.lead_id]
+        expected = [
+            e for e in explained if isinstance(e, DecisionExplained) and e.lead_id == first.lead_id
+        ]
 
         def no_log(*_: object, **__: object) -> None:
             raise AssertionError("explain_lead read the log")

@@ -5,7 +5,10 @@ what-if world is in; a recorded key is reused only when it tells what preparing 
 payload again would (the drop reason included); a switch keeps its identifier to the
 end; the rebuilds listed are the what-if's own; a lead split over three what-if leads
 (or three merged into one) is named once each; and the JSON of a report, key by key.
-Replay: its JSON with a divergence, and a replay up to position 0.  Log positions up
+Replay: its JSON with a divergence, and a replay up to position 0.  On generated
+workloads, every report's JSON holds JSON's own types only and reads back equal, and its
+counts add up (a rebuild counts each lead once; the what-if's payloads and leads are the
+replay's).  Log positions up
 to 2**63 - 1.  Reading the log in bulk raises the garbage collector's threshold, and
 restores it when the last reader leaves.
 """
@@ -20,20 +23,40 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from test_what_if import WS, email_lead, kinds, next_position, send, workspace
+from hypothesis import given, settings
+from test_what_if import (
+    IDENTIFIERS,
+    WS,
+    change,
+    change_plans,
+    email_lead,
+    kinds,
+    next_position,
+    send,
+    what_if_switches,
+    workspace,
+)
 
 from leadkey.adapters.application import Leadkey
+from leadkey.adapters.strategies import WORKSPACE_FIELDS, payload_streams
 from leadkey.domain.decisions import Decision, MatchConfig
 from leadkey.domain.decisions import decide as real_decide
 from leadkey.domain.lead import Lead
 from leadkey.projections import audit
-from leadkey.projections.audit import MAX_POSITION, PositionError, check_position, replay
+from leadkey.projections.audit import (
+    MAX_POSITION,
+    PositionError,
+    ReplayReport,
+    check_position,
+    replay,
+)
 from leadkey.projections.identifier_index import (
     BULK_GC_THRESHOLD,
+    RebuildReport,
     fewer_collections,
     read_log,
 )
-from leadkey.projections.what_if import Merge, Split, Switch
+from leadkey.projections.what_if import Merge, Split, Switch, WhatIfReport
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -380,3 +403,90 @@ def test_fewer_collections_while_the_log_streams(
         seen += 1
     assert seen == app._log.recorder.max_notification_id()
     assert gc.get_threshold() == default_threshold
+
+
+# -- every report is plain JSON, and its counts add up ---------------------------------------
+
+JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def assert_plain(value: Any, where: str = "$") -> None:
+    """``value`` is made of JSON's own types only (exactly: no enum, UUID or tuple)."""
+    if type(value) is dict:
+        for name, item in value.items():
+            assert type(name) is str, f"{where}: key {name!r}"
+            assert_plain(item, f"{where}.{name}")
+    elif type(value) is list:
+        for n, item in enumerate(value):
+            assert_plain(item, f"{where}[{n}]")
+    else:
+        assert type(value) in JSON_SCALARS, f"{where}: a {type(value).__name__}, {value!r}"
+
+
+def assert_rebuild_counts(report: RebuildReport) -> None:
+    """Each lead is indexed, unreachable or shadowed (a collision's other), once."""
+    assert report.leads == report.indexed + len(report.unreachable) + report.shadowed
+    shadowed = [lead for collision in report.collisions for lead in collision.others]
+    winners = {collision.winner for collision in report.collisions}
+    everyone = [*report.unreachable, *shadowed, *winners]
+    assert len(set(everyone)) == len(everyone)
+    assert report.shadowed == len(shadowed) and len(winners) <= report.indexed
+
+
+def assert_what_if_counts(report: WhatIfReport, replayed: ReplayReport) -> None:
+    """The what-if's counts of payloads and leads, against the replay of the same log."""
+    assert report.payloads == sum(replayed.decisions.values())
+    assert report.actual_leads == replayed.decisions.get("created", 0)
+    assert sum(report.changed.values()) == len(report.changes)
+    assert len(report.changes) + report.keys_changed <= report.payloads
+    split = {s.actual_lead for s in report.splits}
+    assert split.isdisjoint(report.not_created)
+    assert len(split) + len(report.not_created) <= report.actual_leads
+    assert len(report.new_leads) <= report.leads and len(report.merges) <= report.leads
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    stream=payload_streams("phone", max_size=20),
+    plan=change_plans,
+    switches=what_if_switches,
+)
+def test_every_report_is_plain_json_and_its_counts_add_up(
+    stream: list[Any], plan: list[tuple[int, str]], switches: list[Switch]
+) -> None:
+    app = Leadkey("memory:")
+    app.create_workspace(WS, fields=WORKSPACE_FIELDS)
+    decisions: list[Decision] = []
+    rebuilds: list[RebuildReport] = []
+    for n, body in enumerate(stream):
+        changed = (change(app, setting) for at, setting in plan if at == n)
+        rebuilds += [report for report in changed if report is not None]
+        decisions.append(app.ingest(WS, body))
+    identifier = app.workspace(WS).config.identifier
+    rebuilds += [
+        app.change_identifier(WS, field, dry_run=True)
+        for field in IDENTIFIERS
+        if field != identifier
+    ]
+    replayed = app.replay(WS)
+    report = app.what_if(WS, switches)
+    rebuilds += report.rebuilds
+    explained = [app.explain_position(position) for _, position in read_log(app._log)]
+    histories = [app.explain_lead(lead) for lead in app.workspace(WS).versions]
+    reports = [
+        *(decision.as_dict() for decision in decisions),
+        *(rebuild.as_dict() for rebuild in rebuilds),
+        replayed.as_dict(),
+        report.as_dict(),
+        *(item.as_dict() for item in explained if item is not None),
+        *(item.as_dict() for history in histories for item in history),
+        *(item.as_dict() for item in app.configuration_history(WS)),
+    ]
+    for as_dict in reports:
+        assert_plain(as_dict)
+        assert round_trip(as_dict) == as_dict
+    for rebuild in rebuilds:
+        assert_rebuild_counts(rebuild)
+    assert sum(replayed.decisions.values()) == len(stream)
+    assert sum(replayed.kinds().values()) == len(replayed.divergences)
+    assert_what_if_counts(report, replayed)

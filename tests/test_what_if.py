@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadkey.adapters.application import Leadkey, UnknownWorkspace
+from leadkey.adapters.application import Leadkey
 from leadkey.adapters.strategies import WORKSPACE_FIELDS, payload_streams
 from leadkey.domain.decisions import Decision, Outcome
 from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead, lead_id

@@ -7,6 +7,7 @@ import click
 
 from leadkey.domain.errors import UnknownLead
 from leadkey.projections import audit
+from leadkey.projections.configuration import ConfigurationExplained
 
 from .base import (
     POSITION,
@@ -46,7 +47,8 @@ def explain(
 ) -> None:
     """Explain why payloads created, updated or were dropped: for a lead, a log
     position, or an input line (of the workspace: lead ids and positions are global,
-    so --workspace only applies to --line)."""
+    so --workspace only applies to --line).  At a position that holds a change of a
+    workspace's configuration, explain the change."""
     if sum(x is not None for x in (lead_id, position, line)) != 1:
         raise CliError("give exactly one of --lead, --position or --line")
     app = open_app(ctx, read_only=True)
@@ -66,24 +68,31 @@ def explain(
         found = [app.explain_position(p) for p in positions]
         history = [item for item in found if item is not None]
         if not history:
-            where = f"line {line}" if position is None else f"position {position}"
-            not_found(f"no decision at {where}")
+            if position is None:
+                not_found(f"no decision at line {line}")
+            not_found(f"no decision or configuration change at position {position}")
     if as_json:
         for item in history:
             echo_json(item.as_dict())
         return
     for item in history:
-        known = item.position is not None
-        where = f"position {item.position}" if known else f"at {item.recorded_at}"
-        source = item.source or {}
-        origin = f" (from {source.get('file')} line {source.get('line')})" if source else ""
-        click.echo(f"{where}{origin}: {item.why()}")
-        for field, (old, new) in item.changes.items():
-            click.echo(f"    {field}: {old!r} -> {new!r}")
-        if item.unchanged:
-            click.echo(f"    unchanged: {', '.join(item.unchanged)}")
-        for field, why in {**item.rejected, **item.ignored}.items():
-            click.echo(f"    {field}: not applied, {why}")
+        _echo_explained(item)
+
+
+def _echo_explained(item: audit.DecisionExplained | ConfigurationExplained) -> None:
+    """``position P (from FILE line N): why``, then what changed (old -> new) and, for a
+    decision, the fields left as they were, rejected or ignored."""
+    source = item.source if isinstance(item, audit.DecisionExplained) else None
+    origin = f" (from {source.get('file')} line {source.get('line')})" if source else ""
+    click.echo(f"position {item.position}{origin}: {item.why()}")
+    for name, (old, new) in item.changes.items():
+        click.echo(f"    {name}: {old!r} -> {new!r}")
+    if not isinstance(item, audit.DecisionExplained):
+        return
+    if item.unchanged:
+        click.echo(f"    unchanged: {', '.join(item.unchanged)}")
+    for field, why in {**item.rejected, **item.ignored}.items():
+        click.echo(f"    {field}: not applied, {why}")
 
 
 @main.command()

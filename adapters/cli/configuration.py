@@ -50,7 +50,8 @@ def _echo_report(report: RebuildReport, dry_run: bool, change: str) -> None:
             f"    no usable {report.identifier} value, so no payload can match them: "
             f"{listed(report.unreachable)}"
         )
-    click.echo(f"  collisions   {len(report.collisions)}")
+    shadowed = f" ({report.shadowed} lead(s) not matched)" if report.collisions else ""
+    click.echo(f"  collisions   {len(report.collisions)}{shadowed}")
     echo_capped(report.collisions, collision_line, "    ")
 
 
