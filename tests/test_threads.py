@@ -1,0 +1,210 @@
+"""Threads sharing one Leadkey: writers (ingest, submit, ingest_many) and readers together.
+
+Whatever the interleaving: no exception, one decision per payload, one lead per key, and
+a reader never misses a lead whose decision was already returned to a writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadkey import Decision, Leadkey, Outcome, UnknownWorkspace
+
+WS = "w"
+#: Spellings of one Indian mobile number n (all key to +91 98 n).
+SPELLINGS: tuple[Callable[[int], str], ...] = (
+    lambda n: f"98{n:08d}",
+    lambda n: f"+91 98{n:08d}",
+    lambda n: f"0 98{n:08d}",
+    lambda n: f"+91-98{n // 10000:04d}-{n % 10000:04d}",
+)
+
+#: One writer's share: (lead number, spelling, how it is sent).
+shares = st.lists(
+    st.lists(
+        st.tuples(
+            st.integers(0, 12),
+            st.integers(0, len(SPELLINGS) - 1),
+            st.sampled_from(["ingest", "submit", "batch"]),
+        ),
+        max_size=25,
+    ),
+    min_size=2,
+    max_size=4,
+)
+
+
+def body(n: int, spelling: int, name: str) -> dict[str, Any]:
+    return {"fields": {"phone": SPELLINGS[spelling](n), "name": name}}
+
+
+def run_threads(app: Leadkey, plan: list[list[tuple[int, int, str]]]) -> list[Decision]:
+    """Each share in a writer thread, two reader threads checking every returned decision."""
+    returned: list[tuple[int, Decision]] = []
+    errors: list[BaseException] = []
+    writing = threading.Event()
+    writing.set()
+
+    def write(share: list[tuple[int, int, str]], who: int) -> None:
+        try:
+            pending = []
+            for step, (n, spelling, how) in enumerate(share):
+                payload = body(n, spelling, f"{who}/{step}")
+                if how == "ingest":
+                    returned.append((n, app.ingest(WS, payload)))
+                elif how == "submit":
+                    pending.append((n, app.submit(WS, payload)))
+                else:
+                    [decision] = app.ingest_many(WS, [payload])
+                    returned.append((n, decision))
+            returned.extend((n, future.result()) for n, future in pending)
+        except BaseException as error:
+            errors.append(error)
+
+    def read() -> None:
+        try:
+            while writing.is_set() or returned:
+                seen = list(returned)  # decisions already returned to their writers
+                for n, decision in seen:
+                    lead = app.lookup(WS, SPELLINGS[n % len(SPELLINGS)](n))
+                    assert lead is not None, f"a returned decision's lead is missing: {n}"
+                    assert lead.lead_id == decision.lead_id
+                if not writing.is_set():
+                    return
+        except BaseException as error:
+            errors.append(error)
+
+    writers = [threading.Thread(target=write, args=(s, i)) for i, s in enumerate(plan)]
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for thread in writers + readers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    writing.clear()
+    for thread in readers:
+        thread.join()
+    assert errors == []
+    return [decision for _, decision in returned]
+
+
+def check(app: Leadkey, plan: list[list[tuple[int, int, str]]], decisions: list[Decision]) -> None:
+    sent = [n for share in plan for n, _, _ in share]
+    assert len(decisions) == len(sent)  # one decision per payload
+    assert all(d.outcome is not Outcome.DROPPED for d in decisions)
+    created = [d for d in decisions if d.outcome is Outcome.CREATED]
+    assert len(created) == len(set(sent))  # one lead per key
+    positions = [d.position for d in decisions]
+    assert None not in positions and len(set(positions)) == len(positions)
+    view = app.workspace(WS)
+    assert len(view.versions) == len(set(sent))
+    assert sum(view.versions.values()) == len(sent)
+    assert app.replay(WS).exact
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan=shares)
+def test_writers_and_readers_share_one_leadkey_in_memory(
+    plan: list[list[tuple[int, int, str]]],
+) -> None:
+    with Leadkey("memory:") as app:
+        app.create_workspace(WS, fields={"name": "text"})
+        check(app, plan, run_threads(app, plan))
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(plan=shares)
+def test_writers_and_readers_share_one_leadkey_on_a_store(
+    durable_url: str, plan: list[list[tuple[int, int, str]]]
+) -> None:
+    with Leadkey(durable_url) as app:
+        if not _exists(app):  # (the store is the test's: examples follow one another)
+            app.create_workspace(WS, fields={"name": "text"})
+        before = app.workspace_info(WS)
+        decisions = run_threads(app, plan)
+        sent = [n for share in plan for n, _, _ in share]
+        assert len(decisions) == len(sent)
+        by_key: dict[str, set[Any]] = {}
+        for decision in decisions:
+            assert decision.key is not None
+            by_key.setdefault(decision.key, set()).add(decision.lead_id)
+        assert all(len(leads) == 1 for leads in by_key.values())  # one lead per key
+        after = app.workspace_info(WS)
+        assert after.leads - before.leads == sum(d.outcome is Outcome.CREATED for d in decisions)
+        assert app.replay(WS).exact
+
+
+def _exists(app: Leadkey) -> bool:
+    try:
+        app.check_workspace(WS)
+    except UnknownWorkspace:
+        return False
+    return True
+
+
+def test_concurrent_submissions_share_a_transaction() -> None:
+    with Leadkey("memory:") as app:
+        app.create_workspace(WS)
+        futures = [app.submit(WS, body(n, 0, "x")) for n in range(200)]
+        decisions = [future.result() for future in futures]
+        positions = [d.position for d in decisions]
+        assert positions == sorted(positions)  # in the order submitted
+        # fewer steps of the decision sequence than payloads: batches were shared
+        assert app.workspace(WS).sequence < 1 + len(decisions)
+
+
+def test_a_submission_to_an_unknown_workspace_fails_alone() -> None:
+    with Leadkey("memory:") as app:
+        app.create_workspace(WS)
+        wrong = app.submit("nope", body(1, 0, "x"))
+        right = app.submit(WS, body(1, 0, "x"))
+        with pytest.raises(UnknownWorkspace):
+            wrong.result()
+        assert right.result().outcome is Outcome.CREATED
+
+
+def test_closing_records_what_was_submitted(sqlite_url: str) -> None:
+    app = Leadkey(sqlite_url)
+    app.create_workspace(WS)
+    futures = [app.submit(WS, body(n, 0, "x")) for n in range(50)]
+    app.close()
+    assert all(f.result().outcome is Outcome.CREATED for f in futures)
+    with Leadkey(sqlite_url) as again:
+        assert again.workspace_info(WS).leads == 50
+    with pytest.raises(RuntimeError, match="closed"):
+        app.submit(WS, body(1, 0, "x"))
+
+
+def test_ingest_async_does_not_block_the_event_loop() -> None:
+    async def main(app: Leadkey) -> list[Decision]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        ticking = asyncio.create_task(tick())
+        decisions = await asyncio.gather(
+            *(app.ingest_async(WS, body(n, 1, "a")) for n in range(20))
+        )
+        ticking.cancel()
+        assert ticks > 0  # the loop ran while the payloads were recorded
+        return decisions
+
+    with Leadkey("memory:") as app:
+        app.create_workspace(WS)
+        decisions = asyncio.run(main(app))
+        assert [d.outcome for d in decisions] == [Outcome.CREATED] * 20
+        assert app.lookup(WS, SPELLINGS[0](7)) is not None
