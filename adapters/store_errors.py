@@ -20,7 +20,7 @@ def store_errors() -> Iterator[None]:
         yield
     except PersistenceError as error:
         reason = " ".join(str(error).split()) or type(error).__name__
-        raise StoreUnavailable(f"the store failed: {reason}") from error
+        raise StoreUnavailable(reason) from error
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])

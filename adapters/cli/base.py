@@ -78,8 +78,8 @@ class _LeadkeyGroup(click.Group):
             raise CliError(_unknown_workspace(error, store)) from error
         except (StoreUnavailable, PersistenceError, sqlite3.Error) as error:
             store = ctx.obj.store if isinstance(ctx.obj, State) else "?"
-            cause = error.__cause__ if isinstance(error, StoreUnavailable) else None
-            raise CliError(f"store {redacted(store)}: {cause or error}") from error
+            reason = " ".join(str(error).split())  # (one line: drivers add hints on others)
+            raise CliError(f"store {redacted(store)}: {reason}") from error
         except LeadkeyError as error:
             raise CliError(str(error)) from error
         except Exception as error:
