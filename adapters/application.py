@@ -468,6 +468,7 @@ class Leadkey:
 
         decisions: list[Decision] = []
         events: list[Any] = []
+        event: Lead.LeadCreated | Lead.LeadFieldsUpdated | DroppedPayload.PayloadDropped
         for submission, item in zip(submissions, ready, strict=True):
             decision = conclude(item, lookup)
             record = decision.record(submission.source)
@@ -545,7 +546,7 @@ class Leadkey:
         lead = None
         if found is not None:
             version = index.versions[found] if at is not None else None
-            aggregate = self._log.repository.get(found, version=version)
+            aggregate: Lead = self._log.repository.get(found, version=version)
             lead = LeadView(
                 lead_id=found, key=key, fields=dict(aggregate.fields), version=aggregate.version
             )
@@ -568,7 +569,7 @@ class Leadkey:
         was created with.  Raises ``UnknownLead``."""
         try:
             uuid = lead_id if isinstance(lead_id, UUID) else UUID(str(lead_id))
-            aggregate = self._log.repository.get(uuid)
+            aggregate: object = self._log.repository.get(uuid)
         except (ValueError, AggregateNotFoundError):
             raise UnknownLead(lead_id) from None
         if not isinstance(aggregate, Lead):

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import Application
 from eventsourcing.persistence import (
     IntegrityError,
     Notification,
@@ -113,7 +114,8 @@ class DurableIndex:
     """The stored index of one application's store: its checks, catch-up and reads."""
 
     def __init__(self, app: Any) -> None:
-        self.app = app
+        self.app: Application[UUID] = app
+        #: (an indexed recorder: this module's ``IndexedSQLiteRecorder``, or PostgreSQL's)
         self.recorder: Any = app.recorder
         self.dialect: Dialect = self.recorder.dialect
 
@@ -464,9 +466,11 @@ def differences(
                     f"from the log {theirs.get(lead)!r}"
                 )
     for key in sorted(set(stored.index) | set(rebuilt.index)):
-        ours, theirs = stored.index.get(key), rebuilt.index.get(key)
-        if ours != theirs:
-            found.append(f"key {key!r} matches lead {ours} stored, {theirs} from the log")
+        stored_lead, rebuilt_lead = stored.index.get(key), rebuilt.index.get(key)
+        if stored_lead != rebuilt_lead:
+            found.append(
+                f"key {key!r} matches lead {stored_lead} stored, {rebuilt_lead} from the log"
+            )
     expected = (len(rebuilt.versions), len(rebuilt.index))
     if counts != expected:
         found.append(f"counts of leads and indexed keys: stored {counts}, from the log {expected}")

@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from threading import RLock
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import UUID
 
-from eventsourcing.persistence import Recording
+from eventsourcing.application import Application
+from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import Notification, Recording
 
 from leadkey.domain.decisions import MatchConfig
 from leadkey.projections.identifier_index import (
@@ -31,8 +33,29 @@ from .views import WorkspaceInfo
 
 
 class State(Protocol):
-    config: MatchConfig
-    sequence: int
+    """A workspace's configuration and decision-sequence version, as an index has them."""
+
+    @property
+    def config(self) -> MatchConfig: ...
+    @property
+    def sequence(self) -> int: ...
+
+
+class Recorded(Protocol):
+    """An event as recorded (eventsourcing's ``Recording``), at log position
+    ``notification.id``.  leadkey records only its aggregates' events, which are
+    ``DomainEvent`` objects (with a ``timestamp``); ``Recording`` says only that they
+    follow ``DomainEventProtocol``."""
+
+    @property
+    def domain_event(self) -> DomainEvent: ...
+    @property
+    def notification(self) -> Notification: ...
+
+
+def _recorded(recordings: list[Recording[UUID]]) -> list[Recorded]:
+    """``recordings`` of leadkey's events, typed as such (see :class:`Recorded`)."""
+    return cast("list[Recorded]", recordings)
 
 
 class LeadIndex(Protocol):
@@ -43,7 +66,7 @@ class LeadIndex(Protocol):
     def info(self, state: Any) -> WorkspaceInfo: ...
     def plan(self, state: Any, identifier: str, generation: int) -> RebuildReport: ...
     def load(self, state: Any) -> WorkspaceIndex: ...
-    def put(self, events: Sequence[Any]) -> list[Recording]: ...
+    def put(self, events: Sequence[Any]) -> list[Recorded]: ...
     def catch_up(self) -> None: ...
     def turn(self, workspace: UUID) -> AbstractContextManager[None]: ...
 
@@ -58,7 +81,7 @@ class MemoryIndex:
     other processes write) every read catches up first.
     """
 
-    def __init__(self, app: Any, *, live: bool = True) -> None:
+    def __init__(self, app: Application[UUID], *, live: bool = True) -> None:
         self.app = app
         self.projection = IdentifierIndexProjection(IndexView())
         self.lock = RLock()
@@ -91,7 +114,7 @@ class MemoryIndex:
         """Nothing to wait for: one process, whose writers take the application's lock."""
         return nullcontext()
 
-    def put(self, events: Sequence[Any]) -> list[Recording]:
+    def put(self, events: Sequence[Any]) -> list[Recorded]:
         """Record ``events`` atomically, then bring the index up to date with them."""
         with self.lock:
             recordings = self.app.events.put(events)
@@ -104,7 +127,7 @@ class MemoryIndex:
                 )
             else:
                 projection.catch_up(self.app)
-            return recordings
+            return _recorded(recordings)
 
 
 class StoredIndex:
@@ -137,12 +160,13 @@ class StoredIndex:
         turn = getattr(self.durable.recorder, "turn", None)
         return nullcontext() if turn is None else turn(workspace)
 
-    def put(self, events: Sequence[Any]) -> list[Recording]:
+    def put(self, events: Sequence[Any]) -> list[Recorded]:
         """Record ``events`` and their index changes in one transaction.  If another
         program wrote to the log without them, the tables catch up and ``IndexBehind``
         is raised: the caller decides again from them."""
         try:
-            return self.durable.app.events.put(events, index=self.durable.writer(events))
+            recordings = self.durable.app.events.put(events, index=self.durable.writer(events))
         except IndexBehind:
             self.durable.catch_up()
             raise
+        return _recorded(recordings)

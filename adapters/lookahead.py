@@ -16,6 +16,7 @@ import time
 from multiprocessing import Pipe, Value
 from multiprocessing.connection import Connection
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
@@ -57,7 +58,7 @@ class NormalizingAhead:
 
     def __init__(
         self,
-        app: Application,
+        app: Application[UUID],
         workspace: str,
         until: int | None = None,
         *,
@@ -156,7 +157,7 @@ def _work(
 class _Log:
     """The worker's reading of the log: the configuration in force, and normalizing."""
 
-    def __init__(self, app: Application, workspace: str) -> None:
+    def __init__(self, app: Application[UUID], workspace: str) -> None:
         self.app = app
         self.wanted = workspace_id(workspace)
         self.configs = IdentifierIndexProjection(IndexView())  # fed workspace events only
@@ -182,6 +183,8 @@ class _Log:
                 self.configs.process_event(event, Tracking(app.name, notification.id))
             elif types is not None and topic in _DECISION_TOPICS:
                 event = app.mapper.to_domain_event(notification)
+                if not isinstance(event, DECISION_EVENTS):  # (its topic says it is one)
+                    continue
                 index = self.configs.view.workspaces.get(event.workspace_id)
                 if event.workspace_id == self.wanted and index is not None:
                     normalize_ahead(index.config, event.payload, types)
@@ -190,7 +193,7 @@ class _Log:
 
 
 def replay_with_workers(
-    app: Application, workspace: str, *, until: int | None = None, workers: int = 1
+    app: Application[UUID], workspace: str, *, until: int | None = None, workers: int = 1
 ) -> ReplayReport:
     """:func:`~leadkey.projections.audit.replay`, with a worker normalizing ahead when
     ``workers`` is 1 (0: none).  The report is the same either way."""

@@ -40,7 +40,10 @@ class IndexedPostgresRecorder(PostgresProcessRecorder):
         library's ``IF NOT EXISTS`` statements are not safe when processes run them at
         once ("tuple concurrently updated", duplicate ``pg_type`` entries)."""
         pool = self.datastore.pool
-        with psycopg.connect(pool.conninfo, **pool.kwargs) as connection:
+        # (as the pool reads them: its settings may be given as functions that return them)
+        conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
+        kwargs = pool.kwargs() if callable(pool.kwargs) else pool.kwargs or {}
+        with psycopg.connect(conninfo, **kwargs) as connection:
             connection.execute("SELECT pg_advisory_lock(%s)", [SETUP_LOCK])
             try:
                 super().create_table()

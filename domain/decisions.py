@@ -10,10 +10,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from .errors import UnusableValue
 from .field_types import IDENTIFIER_TYPES, FieldRejected, FieldType, FieldValue, coerce
 from .lead import lead_id
-from .normalization import NORMALIZER_VERSIONS, UnusableValue, email_key, phone_key, text_key
-from .outcomes import DropReason, Outcome
+from .normalization import NORMALIZER_VERSIONS, email_key, phone_key, text_key
+from .outcomes import DropReason as DropReason
+from .outcomes import Outcome as Outcome
 from .payload import MAX_FIELDS, PayloadRefused, parse
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+from eventsourcing.domain import DomainEvent
 
-def new_event(event_class: Any, originator_id: UUID, version: int, **attrs: Any) -> Any:
+E = TypeVar("E", bound=DomainEvent)
+
+
+def new_event(event_class: type[E], originator_id: UUID, version: int, **attrs: Any) -> E:
     """An event of ``event_class`` for the aggregate ``originator_id`` at ``version``.
 
     The store's uniqueness of (aggregate id, version) refuses it if that version was

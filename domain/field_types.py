@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import LeadkeyError
-from .normalization import UnusableValue, email_key, fold_text, is_blank, phone_key
+from .errors import LeadkeyError, UnusableValue
+from .normalization import email_key, fold_text, is_blank, phone_key
 
 
 class FieldType(StrEnum):

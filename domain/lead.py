@@ -32,11 +32,48 @@ class Lead(Aggregate):
     read back as a transcoded value.
     """
 
+    # The events are declared (not only named in ``@event``) so that type checkers know
+    # their attributes; their fields are the parameters of the methods that apply them.
+
+    class LeadCreated(Aggregate.Created):
+        """A decision created the lead (with the decision record described above)."""
+
+        workspace_id: UUID
+        generation: int
+        key: str
+        identifier: str
+        identifier_type: str
+        country: str
+        payload: str
+        applied: dict[str, Any]
+        keys: dict[str, str | None]
+        rejected: dict[str, str]
+        ignored: list[tuple[str, str]]
+        normalizer: str
+        source: dict[str, Any] | None
+
+    class LeadFieldsUpdated(Aggregate.Event):
+        """A decision matched the lead and applied its fields (the same record)."""
+
+        workspace_id: UUID
+        generation: int
+        key: str
+        identifier: str
+        identifier_type: str
+        country: str
+        payload: str
+        applied: dict[str, Any]
+        keys: dict[str, str | None]
+        rejected: dict[str, str]
+        ignored: list[tuple[str, str]]
+        normalizer: str
+        source: dict[str, Any] | None
+
     @staticmethod
     def create_id(workspace_id: UUID, generation: int, key: str) -> UUID:
         return lead_id(workspace_id, generation, key)
 
-    @event("LeadCreated")
+    @event(LeadCreated)
     def __init__(
         self,
         workspace_id: UUID,
@@ -84,7 +121,7 @@ class Lead(Aggregate):
         """
         return new_event(cls.LeadFieldsUpdated, lead, version + 1, **record)
 
-    @event("LeadFieldsUpdated")
+    @event(LeadFieldsUpdated)
     def _fields_updated(
         self,
         workspace_id: UUID,
@@ -107,12 +144,28 @@ class Lead(Aggregate):
 class DroppedPayload(Aggregate):
     """A payload that was not applied, with the reason code and an explanation."""
 
+    class PayloadDropped(Aggregate.Created):
+        """The payload's decision record: the reason code, its explanation, and the
+        identifier settings in force (None where there was no workspace)."""
+
+        workspace_id: UUID
+        workspace: str
+        reason: str
+        message: str
+        payload: str
+        identifier: str | None
+        identifier_type: str | None
+        country: str | None
+        generation: int | None
+        normalizer: str
+        source: dict[str, Any] | None
+
     @classmethod
     def dropped(cls, **record: Any) -> DroppedPayload.PayloadDropped:
         """The event that records a dropped payload (a new one-event aggregate)."""
         return new_event(cls.PayloadDropped, uuid4(), 1, originator_topic=_DROPPED_TOPIC, **record)
 
-    @event("PayloadDropped")
+    @event(PayloadDropped)
     def __init__(
         self,
         workspace_id: UUID,

@@ -81,7 +81,10 @@ class EmailValue:
 #: Results of the costly normalizers (phonenumbers, email-validator) kept per process.
 _PHONE_MEMO: Memo[tuple[str, str], tuple[str | None, str | None]] = Memo(1 << 17)
 _EMAIL_MEMO: Memo[str, tuple[str | None, str | None]] = Memo(1 << 17)
-_MEMOS = {"phone": _PHONE_MEMO, "email": _EMAIL_MEMO}
+_MEMOS: dict[str, Memo[Any, tuple[str | None, str | None]]] = {
+    "phone": _PHONE_MEMO,
+    "email": _EMAIL_MEMO,
+}
 
 #: New memo entries by memo name: what a process normalizing ahead sends to another.
 Journal = dict[str, list[tuple[Any, Any]]]
@@ -191,6 +194,8 @@ def _plan(region: str) -> _Plan:
     if metadata is None:  # workspaces take only supported regions (check_country)
         raise ValueError(f"no phone number metadata for region {region!r}")
     general = metadata.general_desc
+    if general is None:  # (every region's metadata has one)
+        raise ValueError(f"no general phone number description for region {region!r}")
 
     def lengths(*descs: phonenumbers.PhoneNumberDesc | None) -> list[int]:
         found = [n for d in descs if d is not None for n in d.possible_length if n > 0]

@@ -18,11 +18,19 @@ class DecisionSequence(Aggregate):
     writer has changed since is refused by the store and decided again.
     """
 
+    class SequenceStarted(Aggregate.Created):
+        workspace_id: UUID
+
+    class Stepped(Aggregate.Event):
+        workspace_id: UUID
+        kind: str
+        payloads: int
+
     @staticmethod
     def create_id(workspace_id: UUID) -> UUID:
         return uuid5(workspace_id, "decision-sequence")
 
-    @event("SequenceStarted")
+    @event(SequenceStarted)
     def __init__(self, workspace_id: UUID) -> None:
         self.workspace_id = workspace_id
 
@@ -41,6 +49,6 @@ class DecisionSequence(Aggregate):
             payloads=payloads,
         )
 
-    @event("Stepped")
+    @event(Stepped)
     def _stepped(self, workspace_id: UUID, kind: str, payloads: int) -> None:
         pass

@@ -63,6 +63,27 @@ class Workspace(Aggregate):
     from it (see :meth:`Lead.create_id`).
     """
 
+    class WorkspaceCreated(Aggregate.Created):
+        name: str
+        country: str
+        timezone: str
+        fields: dict[str, str]
+        identifier: str
+
+    class FieldAdded(Aggregate.Event):
+        api_name: str
+        field_type: str
+
+    class IdentifierChanged(Aggregate.Event):
+        old_field: str
+        new_field: str
+        generation: int
+
+    class DefaultCountryChanged(Aggregate.Event):
+        old_country: str
+        new_country: str
+        generation: int
+
     @staticmethod
     def create_id(name: str) -> UUID:
         return workspace_id(name)
@@ -95,15 +116,18 @@ class Workspace(Aggregate):
             check_timezone(timezone)
         except ValueError as error:
             raise InvalidConfiguration(str(error)) from None
-        return cls(
+        # (typed: for earlier versions of mypy, a call of an aggregate class, which
+        # eventsourcing's metaclass makes, is of type Any)
+        workspace: Workspace = cls(
             name=name,
             country=check_country(country),
             timezone=timezone,
             fields=all_fields,
             identifier=identifier,
         )
+        return workspace
 
-    @event("WorkspaceCreated")
+    @event(WorkspaceCreated)
     def __init__(
         self, name: str, country: str, timezone: str, fields: dict[str, str], identifier: str
     ) -> None:
@@ -127,7 +151,7 @@ class Workspace(Aggregate):
             )
         self._field_added(api_name=api_name, field_type=str(parsed))
 
-    @event("FieldAdded")
+    @event(FieldAdded)
     def _field_added(self, api_name: str, field_type: str) -> None:
         self.fields = {**self.fields, api_name: field_type}
 
@@ -140,7 +164,7 @@ class Workspace(Aggregate):
             old_field=self.identifier, new_field=field, generation=self.generation + 1
         )
 
-    @event("IdentifierChanged")
+    @event(IdentifierChanged)
     def _identifier_changed(self, old_field: str, new_field: str, generation: int) -> None:
         self.identifier = new_field
         self.generation = generation
@@ -154,7 +178,7 @@ class Workspace(Aggregate):
             old_country=self.country, new_country=country, generation=self.generation + 1
         )
 
-    @event("DefaultCountryChanged")
+    @event(DefaultCountryChanged)
     def _country_changed(self, old_country: str, new_country: str, generation: int) -> None:
         self.country = new_country
         self.generation = generation

@@ -134,7 +134,7 @@ PROGRESS_EVERY = 100
 
 
 def replay(
-    app: Application,
+    app: Application[UUID],
     workspace: str,
     *,
     until: int | None = None,
@@ -218,7 +218,7 @@ class DecisionExplained:
 
     position: int
     outcome: str
-    lead_id: Any
+    lead_id: UUID | None  # (None: dropped)
     identifier: str | None
     generation: int | None
     raw_identifier: Any
@@ -267,7 +267,7 @@ class DecisionExplained:
         )
 
 
-def explain_lead(app: Application, lead_id: UUID | str) -> list[DecisionExplained]:
+def explain_lead(app: Application[UUID], lead_id: UUID | str) -> list[DecisionExplained]:
     """Every decision that created or updated the lead, with old -> new field values and
     the log position of each (lead ids are global: no workspace is needed).
 
@@ -293,7 +293,7 @@ def explain_lead(app: Application, lead_id: UUID | str) -> list[DecisionExplaine
 
 
 def explain_position(
-    app: Application, position: int
+    app: Application[UUID], position: int
 ) -> DecisionExplained | ConfigurationExplained | None:
     """What is recorded at log ``position``: a decision about a payload, or a change of a
     workspace's configuration (its creation, a field added, a new identifier or default
@@ -306,7 +306,8 @@ def explain_position(
     :class:`PositionError` unless ``position`` is 0 to :data:`MAX_POSITION`.
     """
     check_position(position)
-    [notification] = app.recorder.select_notifications(start=position, limit=1) or [None]
+    found = app.recorder.select_notifications(start=position, limit=1)
+    notification = found[0] if found else None
     if notification is None or notification.id != position:
         return None
     event = app.mapper.to_domain_event(notification)
@@ -318,7 +319,8 @@ def explain_position(
     if not isinstance(event, DroppedPayload.PayloadDropped):
         before = event.originator_version - 1
         if before:
-            fields = dict(app.repository.get(event.originator_id, version=before).fields)
+            lead: Lead = app.repository.get(event.originator_id, version=before)
+            fields = dict(lead.fields)
     return _explained(event, position, fields)
 
 
@@ -352,7 +354,7 @@ def _raw_identifier(payload: str, identifier: str | None) -> Any:
 
 
 def positions_of_line(
-    app: Application, workspace: str, line: int, file: str | None = None
+    app: Application[UUID], workspace: str, line: int, file: str | None = None
 ) -> list[int]:
     """Log positions of the decisions recorded for input line ``line`` (of ``file``)."""
     wanted = workspace_id(workspace)

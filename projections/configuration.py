@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 
@@ -95,7 +96,7 @@ class ConfigurationExplained:
         )
 
 
-def configuration_history(app: Application, workspace: str) -> list[ConfigurationExplained]:
+def configuration_history(app: Application[UUID], workspace: str) -> list[ConfigurationExplained]:
     """Every change of ``workspace``'s configuration, its creation first, in log order.
 
     Reads the workspace's own events and their log positions, not the log.  Raises
@@ -111,7 +112,9 @@ def configuration_history(app: Application, workspace: str) -> list[Configuratio
     ]
 
 
-def explain_configuration(app: Application, event: Any, position: int) -> ConfigurationExplained:
+def explain_configuration(
+    app: Application[UUID], event: Any, position: int
+) -> ConfigurationExplained:
     """The workspace event ``event``, recorded at log ``position``, explained (reads the
     workspace's events up to it)."""
     events = app.events.get(event.originator_id, lte=event.originator_version)

@@ -293,16 +293,16 @@ class IdentifierIndexProjection(Projection[IndexView]):
         DecisionSequence.Stepped: _sequence,
     }
 
-    def position(self, app: Application) -> int:
+    def position(self, app: Application[UUID]) -> int:
         """The last log position this projection has processed (0 if none)."""
         return self.view.max_tracking_id(app.name) or 0
 
-    def process(self, events: Iterable[tuple[Any, int]], app: Application) -> None:
+    def process(self, events: Iterable[tuple[Any, int]], app: Application[UUID]) -> None:
         """Process ``(domain_event, notification_id)`` pairs, in log order."""
         for domain_event, notification_id in events:
             self.process_event(domain_event, Tracking(app.name, notification_id))
 
-    def catch_up(self, app: Application, stop: int | None = None, page: int = 1000) -> int:
+    def catch_up(self, app: Application[UUID], stop: int | None = None, page: int = 1000) -> int:
         """Process every event after this projection's position, up to ``stop``."""
         with self.catch_up_lock:
             self.process(read_log(app, self.position(app), stop, page), app)
@@ -310,7 +310,7 @@ class IdentifierIndexProjection(Projection[IndexView]):
 
 
 def read_log(
-    app: Application, after: int = 0, stop: int | None = None, page: int = 1000
+    app: Application[UUID], after: int = 0, stop: int | None = None, page: int = 1000
 ) -> Iterator[tuple[Any, int]]:
     """Stream ``(domain_event, notification_id)`` from the application's log, in order
     (see :func:`read_notifications`)."""
@@ -319,7 +319,7 @@ def read_log(
 
 
 def read_notifications(
-    app: Application, after: int = 0, stop: int | None = None, page: int = 1000
+    app: Application[UUID], after: int = 0, stop: int | None = None, page: int = 1000
 ) -> Iterator[Notification]:
     """Stream the application's log as stored (not decoded), in order, after position
     ``after`` up to ``stop``, ``page`` notifications per query.
@@ -368,7 +368,7 @@ def fewer_collections() -> Iterator[None]:
                 gc.set_threshold(*_gc_threshold)
 
 
-def index_at(app: Application, position: int | None = None) -> IdentifierIndexProjection:
+def index_at(app: Application[UUID], position: int | None = None) -> IdentifierIndexProjection:
     """A fresh index built from the log up to ``position`` (the whole log if None)."""
     projection = IdentifierIndexProjection(IndexView())
     projection.catch_up(app, stop=position)

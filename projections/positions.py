@@ -12,7 +12,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from .identifier_index import read_notifications
 
 
-def event_positions(app: Application, originator_id: UUID) -> dict[int, int]:
+def event_positions(app: Application[UUID], originator_id: UUID) -> dict[int, int]:
     """The log position (notification id) of each stored event of one aggregate, by
     version: on SQLite and PostgreSQL one indexed query; on other recorders (in memory)
     a read of the log's notifications, which are not decoded."""

@@ -39,11 +39,11 @@ from leadkey.domain.decisions import (
     matched_lead,
     prepare,
 )
-from leadkey.domain.errors import InvalidArgument
+from leadkey.domain.errors import InvalidArgument, InvalidConfiguration
 from leadkey.domain.field_types import IDENTIFIER_TYPES, FieldType
 from leadkey.domain.lead import DECISION_EVENTS, DroppedPayload, Lead
 from leadkey.domain.normalization import NORMALIZER_VERSIONS
-from leadkey.domain.workspace import InvalidConfiguration, Workspace, check_country, workspace_id
+from leadkey.domain.workspace import Workspace, check_country, workspace_id
 
 from .identifier_index import (
     IdentifierIndexProjection,
@@ -54,7 +54,7 @@ from .identifier_index import (
     read_log,
 )
 
-_OUTCOMES = {
+_OUTCOMES: dict[type, Outcome] = {
     Lead.LeadCreated: Outcome.CREATED,
     Lead.LeadFieldsUpdated: Outcome.UPDATED,
     DroppedPayload.PayloadDropped: Outcome.DROPPED,
@@ -64,7 +64,10 @@ _CONFIGURATION = (
     Workspace.IdentifierChanged,
     Workspace.DefaultCountryChanged,
 )
-_SETTINGS = {Workspace.IdentifierChanged: "identifier", Workspace.DefaultCountryChanged: "country"}
+_SETTINGS: dict[type, str] = {
+    Workspace.IdentifierChanged: "identifier",
+    Workspace.DefaultCountryChanged: "country",
+}
 
 
 class WhatIfError(InvalidArgument):
@@ -237,7 +240,7 @@ class WhatIfReport:
 
 
 def what_if(
-    app: Application,
+    app: Application[UUID],
     workspace: str,
     switches: Switch | Iterable[Switch],
     *,
@@ -289,7 +292,8 @@ def _position(switch: Switch) -> int:
 
 
 def _workspace_of(event: Any) -> UUID:
-    return getattr(event, "workspace_id", None) or event.originator_id
+    workspace: UUID = getattr(event, "workspace_id", None) or event.originator_id
+    return workspace
 
 
 class _World:
@@ -342,7 +346,7 @@ class _World:
     def switch(self, switch: Switch) -> None:
         assert self.index is not None
         config = self.index.config
-        changes: dict[str, str] = {}
+        identifier, country = config.identifier, config.country
         if switch.identifier is not None:
             field_type = config.fields.get(switch.identifier)
             if field_type is None or field_type not in IDENTIFIER_TYPES:
@@ -353,19 +357,20 @@ class _World:
                     "(the identifier must be a phone, email or text field)"
                 )
             self.fixed.add("identifier")
-            changes["identifier"] = switch.identifier
+            identifier = switch.identifier
         if switch.country is not None:
-            changes["country"] = switch.country
+            country = switch.country
             self.fixed.add("country")
         if not self.started:
             self.actual_rebuilt(self.index)
             self.started = True
-        if all(getattr(config, name) == value for name, value in changes.items()):
+        if identifier == config.identifier and country == config.country:
             return
+        switched = replace(config, identifier=identifier, country=country)
         if switch.position <= self.created_at:
-            self.index.reconfigure(replace(config, **changes))  # as if created so
+            self.index.reconfigure(switched)  # as if created so
             return
-        self._adopt(replace(config, **changes, generation=config.generation + 1))
+        self._adopt(replace(switched, generation=config.generation + 1))
 
     def _adopt(self, config: MatchConfig) -> None:
         assert self.index is not None
@@ -385,7 +390,7 @@ class _World:
         index = self.index
         self.payloads += 1
         actual = _OUTCOMES[type(event)]
-        recorded_lead = None if actual is Outcome.DROPPED else event.originator_id
+        recorded_lead: UUID | None = None if actual is Outcome.DROPPED else event.originator_id
         if index is None:  # sent before the workspace existed: dropped in every world
             return
         if not self.started:  # the log itself, until the first switch
@@ -393,7 +398,8 @@ class _World:
                 index.lead_recorded(recorded_lead, event.originator_version, event.keys, event.key)
                 self._pair(recorded_lead, recorded_lead, actual is Outcome.CREATED)
             return
-        if actual is Outcome.CREATED:  # always reachable in the actual world, at first
+        # (a created lead is always reachable in the actual world, at first)
+        if actual is Outcome.CREATED and recorded_lead is not None:
             self.actual_reachable.add(recorded_lead)
             self.actual_leads += 1
         outcome, lead, key, keys, reason = _redecide(event, index.config, index.lookup)

@@ -3,6 +3,8 @@ re-derives every decision."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
 
 from leadkey.domain.errors import UnknownLead
@@ -52,6 +54,7 @@ def explain(
     if sum(x is not None for x in (lead_id, position, line)) != 1:
         raise CliError("give exactly one of --lead, --position or --line")
     app = open_app(ctx, read_only=True)
+    history: Sequence[audit.DecisionExplained | ConfigurationExplained]
     if lead_id is not None:
         try:
             history = app.explain_lead(lead_id)

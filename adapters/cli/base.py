@@ -9,19 +9,23 @@ import shlex
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
-from typing import IO, Any, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import click
 from eventsourcing.persistence import InfrastructureFactoryError, PersistenceError
 
-from leadkey.domain.errors import InvalidConfiguration, LeadkeyError, StoreUnavailable
+from leadkey.domain.errors import (
+    InvalidConfiguration,
+    LeadkeyError,
+    StoreUnavailable,
+    UnknownWorkspace,
+)
 from leadkey.projections import audit
 from leadkey.projections.identifier_index import Collision
 
 from ..application import (
     Leadkey,
-    UnknownWorkspace,
     WorkspaceNotCreatedYet,
 )
 from ..stores import DEFAULT_STORE, sqlite_file
@@ -196,10 +200,24 @@ def _cannot_open(store: str, error: Exception) -> str:
 
 
 def open_app(ctx: click.Context, *, read_only: bool = False) -> Leadkey:
-    return ctx.find_object(State).app(read_only=read_only)
+    return state_of(ctx).app(read_only=read_only)
 
 
-class _Position(click.ParamType):
+def state_of(ctx: click.Context) -> State:
+    """The command's :class:`State` (the root group, :func:`main`, makes it)."""
+    state = ctx.find_object(State)
+    if state is None:
+        raise RuntimeError("a leadkey command runs under the leadkey group, which makes its state")
+    return state
+
+
+if TYPE_CHECKING:  # (a generic class since click 8.4, which type checkers need)
+    _IntParam = click.ParamType[int]
+else:  # (earlier versions take no type argument at run time)
+    _IntParam = click.ParamType
+
+
+class _Position(_IntParam):
     """A log position: an integer from 0 to ``MAX_POSITION``; anything else is a CliError."""
 
     name = "position"
@@ -247,7 +265,7 @@ workspace_option = click.option(
 
 def _set_store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        ctx.find_object(State).store = value
+        state_of(ctx).store = value
 
 
 store_option = click.option(

@@ -16,20 +16,18 @@ import click
 
 from leadkey.domain.decisions import Decision, Outcome
 
-from ..application import (
-    Leadkey,
-    Submission,
-)
+from ..application import Leadkey
+from ..views import Submission
 from .base import (
     LIST_LIMIT,
     CliError,
-    State,
     echo_json,
     ensure_workspace,
     json_option,
     main,
     redacted,
     shown,
+    state_of,
     store_option,
     workspace_option,
 )
@@ -209,7 +207,7 @@ def ingest(
     identifier phone) is created on first use.  Ctrl-C or SIGTERM stops it and says
     what is recorded (exit status 130 or 143).
     """
-    state = ctx.find_object(State)
+    state = state_of(ctx)
     stream, name, size = _open_input(file)
     try:
         app = state.app()

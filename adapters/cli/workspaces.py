@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from leadkey.adapters.indexes import WorkspaceInfo
+from leadkey.adapters.views import WorkspaceInfo
 from leadkey.domain.field_types import STANDARD_FIELDS
 
 from .base import (
