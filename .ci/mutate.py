@@ -305,6 +305,8 @@ def make_copy(where: Path) -> None:
         shutil.rmtree(where)
     for package in PACKAGES:
         shutil.copytree(ROOT / package, where / "src" / "leadkey" / package)
+    for name in ("__init__.py", "py.typed"):  # the facade
+        shutil.copy(ROOT / name, where / "src" / "leadkey" / name)
     shutil.copytree(ROOT / "tests", where / "tests")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, where / name)

@@ -21,10 +21,13 @@ from pathlib import Path
 import pytest
 from eventsourcing.domain import Aggregate, DomainEvent, decorated_funcs
 
+import leadkey
 from leadkey.domain.lead import DroppedPayload, Lead
 from leadkey.domain.sequence import DecisionSequence
 from leadkey.domain.workspace import Workspace
 
+#: The package as imported (the repository's root here; a copy's package elsewhere).
+PACKAGE = Path(leadkey.__file__).resolve().parent
 ROOT = Path(__file__).resolve().parent.parent
 
 #: A service's use of the public API.  ``assert_type`` pins what each call returns: a
@@ -142,7 +145,7 @@ def test_the_package_and_a_service_using_it_type_check(tmp_path: Path) -> None:
     if importlib.util.find_spec("mypy") is None:
         pytest.skip("mypy is not installed (the test extra has it: pip install -e '.[test]')")
     # mypy reads the package as ``leadkey`` beside the usage program: one run checks both.
-    (tmp_path / "leadkey").symlink_to(ROOT, target_is_directory=True)
+    (tmp_path / "leadkey").symlink_to(PACKAGE, target_is_directory=True)
     (tmp_path / "typed_usage.py").write_text(USAGE, encoding="utf-8")
     env = {**os.environ, "MYPYPATH": str(tmp_path)}
     command = [
