@@ -145,12 +145,12 @@ class DurableIndex:
         format, an anchor that disagrees with the tracking position, a position past the
         end of the log, or another event at that position than the one it was built with.
         It may still be behind the log: :meth:`catch_up` brings it up to date."""
-        with self._transaction(commit=False) as cursor:
-            self.dialect.snapshot(cursor)
+        with self._transaction(commit=False) as cursor:  # one snapshot: a writer that
+            self.dialect.snapshot(cursor)  # commits meanwhile is seen whole, or not at all
             rows = self._execute(cursor, "SELECT format, anchor FROM {meta}")
             tracked = self.recorder._max_tracking_id(TRACKED, cursor) or 0
-        if tracked == 0 and self._holds_rows():
-            return "is damaged: it holds rows but no position"
+            if tracked == 0 and self._holds_rows(cursor):
+                return "is damaged: it holds rows but no position"
         if not rows:
             return None if tracked == 0 else "has no record of its format"
         stored_format, stored_anchor = rows[0]["format"], rows[0]["anchor"]
@@ -175,12 +175,11 @@ class DurableIndex:
             )
         return None
 
-    def _holds_rows(self) -> bool:
-        with self._transaction(commit=False) as cursor:
-            return any(
-                self._execute(cursor, f"SELECT 1 AS one FROM {{{table}}} LIMIT 1")
-                for table in ("workspaces", "fields", "leads", "keys", "matches")
-            )
+    def _holds_rows(self, cursor: Any) -> bool:
+        return any(
+            self._execute(cursor, f"SELECT 1 AS one FROM {{{table}}} LIMIT 1")
+            for table in ("workspaces", "fields", "leads", "keys", "matches")
+        )
 
     def catch_up(self) -> int:
         """Apply the log after the stored position to the tables, a page per transaction;

@@ -408,3 +408,26 @@ def test_the_index_position_and_state_are_shown(durable_url: str) -> None:
         app.create_workspace("w")
         assert app.stored_index_status() == {"position": 2, "log": 2, "problem": None}
         assert DurableIndex(app._log).position() == 2
+
+
+def test_a_writer_that_commits_during_the_check_at_open_is_not_taken_for_damage(
+    durable_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening reads the position and whether the tables hold rows as of one moment: a
+    first workspace committed between the two reads is no index 'with rows but no
+    position' (which would rebuild it under the writers' feet)."""
+    with Leadkey(durable_url) as checker:
+        durable = DurableIndex(checker._log)
+        recorder = durable.recorder
+        read_position = recorder._max_tracking_id
+
+        def then_another_writer(*args: Any) -> Any:
+            found = read_position(*args)
+            with Leadkey(durable_url) as other:
+                other.create_workspace("w")
+            return found
+
+        monkeypatch.setattr(recorder, "_max_tracking_id", then_another_writer)
+        assert durable.problem() is None
+        monkeypatch.undo()
+        assert durable.problem() is None and durable.positions() == (2, 2)
