@@ -22,10 +22,17 @@ from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from hypothesis import assume
-from hypothesis import strategies as st
-from hypothesis.strategies import DrawFn, SearchStrategy
 from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType
+
+try:
+    from hypothesis import assume
+    from hypothesis import strategies as st
+    from hypothesis.strategies import DrawFn, SearchStrategy
+except ImportError as error:  # hypothesis is an optional dependency of leadkey
+    raise ModuleNotFoundError(
+        "leadkey.adapters.strategies needs hypothesis: pip install 'leadkey[testing]'",
+        name="hypothesis",
+    ) from error
 
 __all__ = [
     "CASE_PAIRS",
