@@ -1,31 +1,78 @@
-"""Hypothesis strategies for leadkey identifiers and Async API payloads.
+"""Hypothesis strategies for leadkey identifiers, workspaces and Async API payloads.
 
-Import them in your own property tests::
+Install them with ``pip install 'leadkey[testing]'`` (leadkey itself does not need
+hypothesis) and use them in your own property tests::
 
-    from leadkey.adapters.strategies import phone_spellings, valid_phone_numbers
+    from hypothesis import given
 
-Every strategy here is built from phonenumbers / email-validator / Unicode facts, not from
+    from leadkey import Leadkey
+    from leadkey.adapters.strategies import phone_numbers_with_spellings
+
+
+    @given(phone_numbers_with_spellings(n=3))
+    def test_every_spelling_finds_the_same_lead(number):
+        app = Leadkey("memory:")
+        app.create_workspace("acme", country=number.region)
+        first = app.ingest("acme", {"fields": {"phone": number.spellings[0]}})
+        assert first.key == number.e164
+        assert all(app.lookup("acme", s).lead_id == first.lead_id for s in number.spellings)
+
+What there is:
+
+- phones: :func:`valid_phone_numbers` draws ``(region, e164)``; :func:`phone_spellings`
+  ``(region, e164)`` spells a number as a workspace of that default country must read
+  it; :func:`phone_numbers_with_spellings` draws both at once.  Region comes first
+  everywhere.
+- text and email identifiers: :func:`text_ids`, :func:`text_variants`, :func:`emails`,
+  :func:`email_variants`.
+- workspaces: :func:`workspace_configs` (a :class:`WorkspaceConfig` to create a workspace
+  with) and :func:`identifier_switches` (:class:`ConfigChange` steps to apply to it).
+- payloads: :func:`payloads` and :func:`payload_streams` for a :class:`WorkspaceConfig`
+  (the fields they fill are the config's), :func:`lead_pools`, and the labelled forms
+  :func:`labelled_payloads` / :func:`labelled_payload_streams` that say what the rules
+  make of each value (see :class:`LabelledPayload`).  The config comes first, then the
+  pool.
+
+Every strategy is built from phonenumbers / email-validator / Unicode facts, not from
 leadkey's own normalizers, so tests that use them check leadkey rather than restate it.
 Spellings are limited to those that leadkey's documented rules read unambiguously (see
-:func:`phone_spellings`); everything else a payload may carry is labelled with what the
-rules make of it (see :class:`LabelledPayload`).
+:func:`phone_spellings`).
+
+Shrinking is quick: a spelling is a few small numbers (its form and decorations, each
+0 for "plain") rendered onto a value; a payload stream is a small pool of leads and a
+list of payload plans whose choices never depend on the pool (a lead is an index taken
+modulo the pool's size), so the pool and the stream shrink apart; numbers, spellings
+and payloads never reject what they drew (no ``assume``, no filters).  A failing stream
+shrinks to a few payloads in plain spellings.
 """
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from hypothesis import assume, reject
-from hypothesis import strategies as st
-from hypothesis.strategies import DrawFn, SearchStrategy
 from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.strategies import DrawFn, SearchStrategy
+except ImportError as error:  # hypothesis is an optional dependency of leadkey
+    raise ModuleNotFoundError(
+        "leadkey.adapters.strategies needs hypothesis: pip install 'leadkey[testing]'",
+        name="hypothesis",
+    ) from error
+
+if TYPE_CHECKING:
+    from leadkey.adapters.application import Leadkey
+    from leadkey.projections.identifier_index import RebuildReport
 
 __all__ = [
     "CASE_PAIRS",
@@ -33,34 +80,73 @@ __all__ = [
     "UNUSABLE_EMAILS",
     "UNUSABLE_PHONES",
     "WORKSPACE_FIELDS",
+    "ConfigChange",
     "Expected",
     "LabelledPayload",
     "LeadPool",
+    "NumberWithSpellings",
+    "WorkspaceConfig",
     "email_variants",
     "emails",
+    "identifier_switches",
     "labelled_payload_streams",
     "labelled_payloads",
     "lead_pools",
     "payload_streams",
     "payloads",
+    "phone_numbers_with_spellings",
     "phone_spellings",
     "text_ids",
     "text_variants",
     "valid_phone_numbers",
+    "workspace_configs",
 ]
+
+#: Regions as a strategy argument: one region code, a few, a strategy of them, or None
+#: for every region of :data:`PHONE_REGIONS`.
+Regions = str | Sequence[str] | SearchStrategy[str] | None
+
+
+@lru_cache(maxsize=256)
+def _sampled(options: tuple[Any, ...]) -> SearchStrategy[Any]:
+    """One strategy object per option tuple: building strategies per draw is slow."""
+    return st.sampled_from(options)
+
+
+@lru_cache(maxsize=64)
+def _below(n: int) -> SearchStrategy[int]:
+    return st.integers(0, n - 1)
+
+
+_BOOLEANS = st.booleans()
+#: Seeds of the random parts of a spelling (grouping, case); 0 is the plain spelling.
+_SEEDS = st.integers(0, 2**32 - 1)
+
+
+@st.composite
+def _gated(draw: DrawFn, plain: tuple[int, ...], styles: SearchStrategy[Any]) -> Any:
+    """``plain`` one time in eight, else a style drawn from ``styles``: a plain spelling
+    is then one choice, which is what a shrink that does not need the style ends on."""
+    return plain if draw(_below(8)) == 0 else draw(styles)
+
 
 # -- phones ------------------------------------------------------------------------
 
 _NUMBER_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE)
+_EXAMPLES: dict[str, tuple[phonenumbers.PhoneNumber, ...]] = {
+    region: examples
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS)
+    if (
+        examples := tuple(
+            number
+            for t in _NUMBER_TYPES
+            if (number := phonenumbers.example_number_for_type(region, t)) is not None
+        )
+    )
+}
 
 #: Regions with an example mobile or fixed-line number (the regions drawn by default).
-PHONE_REGIONS: tuple[str, ...] = tuple(
-    sorted(
-        region
-        for region in phonenumbers.SUPPORTED_REGIONS
-        if any(phonenumbers.example_number_for_type(region, t) for t in _NUMBER_TYPES)
-    )
-)
+PHONE_REGIONS: tuple[str, ...] = tuple(_EXAMPLES)
 
 #: Phone values no workspace can use: letters, an invalid ``+`` number, no digits.
 UNUSABLE_PHONES: tuple[str, ...] = (
@@ -76,8 +162,26 @@ UNUSABLE_PHONES: tuple[str, ...] = (
 )
 
 _SEPARATORS = ("", " ", "-", ".", "  ", " - ")
-_PADDING = (" ", "\t", "\n", "\r\n", "\xa0", "\u3000")
-_INVISIBLE = ("\u200b", "\ufeff")
+#: Whitespace and zero-width characters around a value (all trimmed by the rules).
+_PADDINGS = (
+    "",
+    " ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\xa0",
+    "\u3000",
+    "  ",
+    " \t",
+    "\n \xa0",
+    "\u200b",
+    "\ufeff",
+    " \u200b",
+    "\u200b ",
+    "\t\ufeff\xa0",
+    "\u3000\u200b\n",
+)
+_TEL_PREFIXES = ("tel:", "TEL:", "Tel:")
 _EXTENSIONS = (" x12", " ext. 5", " ext 77", " extension 45", "#7", ";ext=9", ",123", " # 42")
 _DIGIT_ZEROS = {
     "ascii": "0",
@@ -86,75 +190,82 @@ _DIGIT_ZEROS = {
     "persian": "\u06f0",
     "devanagari": "\u0966",
 }
+_SCRIPTS = tuple(_DIGIT_ZEROS)
 _MAX_PHONE_CORE = 64
-
-
-@lru_cache(maxsize=256)
-def _sampled(options: tuple[Any, ...]) -> SearchStrategy[Any]:
-    """One strategy object per option tuple: building strategies per draw is slow."""
-    return st.sampled_from(options)
-
-
-@lru_cache(maxsize=64)
-def _below(n: int) -> SearchStrategy[int]:
-    return st.integers(0, n - 1)
-
-
-_BOOLEANS = st.booleans()
-_GROUP_SIZE = st.integers(1, 5)
-_PAD_OUTER = st.lists(st.sampled_from(_PADDING), max_size=2).map("".join)
-_PAD_INVISIBLE = st.lists(st.sampled_from(_INVISIBLE), max_size=1).map("".join)
-_PAD_INNER = st.lists(st.sampled_from(_PADDING), max_size=1).map("".join)
-_NUMBER_TYPE = st.sampled_from(_NUMBER_TYPES)
 _ALL_REGIONS = st.sampled_from(PHONE_REGIONS)
+#: ``(type, digits, offset)`` of :func:`_rerolled`; all 0 is the example number.
+_REROLLS = st.tuples(_below(len(_NUMBER_TYPES)), st.integers(1, 4), st.integers(0, 9999))
 
 
-@st.composite
-def valid_phone_numbers(
-    draw: DrawFn, regions: Sequence[str] | SearchStrategy[str] | None = None
-) -> tuple[str, str]:
+def _region_strategy(regions: Regions) -> SearchStrategy[str]:
+    """``regions`` as a strategy; raise ``ValueError`` for a code without example numbers."""
+    if regions is None:
+        return _ALL_REGIONS
+    if isinstance(regions, SearchStrategy):
+        return regions
+    chosen = (regions,) if isinstance(regions, str) else tuple(regions)
+    unknown = [region for region in chosen if region not in _EXAMPLES]
+    if not chosen or unknown:
+        raise ValueError(f"regions {unknown or chosen!r}: use codes of PHONE_REGIONS, e.g. 'IN'")
+    return _sampled(chosen)
+
+
+@lru_cache(maxsize=16384)
+def _rerolled(region: str, kind: int, digits: int, offset: int) -> tuple[str, str]:
+    """``(home region, e164)``: the region's example number of type ``kind`` with its last
+    ``digits`` digits moved on by ``offset`` to the next valid number (the example
+    itself is valid, so there always is one: nothing is rejected)."""
+    examples = _EXAMPLES.get(region)
+    if examples is None:
+        raise ValueError(f"region {region!r} has no example numbers: use one of PHONE_REGIONS")
+    example = examples[kind % len(examples)]
+    nsn = phonenumbers.national_significant_number(example)
+    k = min(digits, max(1, len(nsn) - 1))
+    size = 10**k
+    start = int(nsn[-k:]) + offset
+    for step in range(size):
+        candidate = f"+{example.country_code}{nsn[:-k]}{(start + step) % size:0{k}d}"
+        number = phonenumbers.parse(candidate, None)
+        if phonenumbers.is_valid_number(number):
+            home = phonenumbers.region_code_for_number(number) or region
+            return home, phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    raise AssertionError(f"no valid number near {example}")  # pragma: no cover
+
+
+def valid_phone_numbers(regions: Regions = None) -> SearchStrategy[tuple[str, str]]:
     """Draw ``(region, e164)`` for a number phonenumbers calls valid.
 
-    Starts from the region's example mobile or fixed-line number and re-rolls its last
-    1-4 digits (rejecting invalid results).  ``region`` is the region the number belongs
-    to (the example's region, or the one phonenumbers assigns the re-rolled number).
+    Starts from the example mobile or fixed-line number of a region drawn from
+    ``regions`` (one code, several, a strategy, or None for :data:`PHONE_REGIONS`) and
+    moves its last 1-4 digits on to the next valid number (nothing is rejected; it
+    shrinks to the example).  ``region`` is the region the number belongs to (the drawn
+    one, or the one phonenumbers assigns the new number, e.g. CA for a US example).
     """
-    if regions is None:
-        region = draw(_ALL_REGIONS)
-    elif isinstance(regions, SearchStrategy):
-        region = draw(regions)
-    else:
-        region = draw(_sampled(tuple(regions)))
-    example = phonenumbers.example_number_for_type(region, draw(_NUMBER_TYPE))
-    if example is None:
-        reject()
-    nsn = phonenumbers.national_significant_number(example)
-    k = 1 + draw(_below(max(1, min(4, len(nsn) - 1))))
-    tail = "".join(str(draw(_below(10))) for _ in range(k))
-    try:
-        number = phonenumbers.parse(f"+{example.country_code}{nsn[:-k]}{tail}", None)
-    except phonenumbers.NumberParseException:  # pragma: no cover - cc and digits are fine
-        assume(False)
-        raise
-    assume(phonenumbers.is_valid_number(number))
-    home = phonenumbers.region_code_for_number(number) or region
-    return home, phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return st.tuples(_region_strategy(regions), _REROLLS).map(_reroll)
 
 
-def _regroup(draw: DrawFn, digits: str, *, parens: bool = True) -> str:
-    """``digits`` cut into random groups joined by random separators."""
+def _reroll(drawn: tuple[str, tuple[int, int, int]]) -> tuple[str, str]:
+    region, (kind, digits, offset) = drawn
+    return _rerolled(region, kind, digits, offset)
+
+
+def _regroup(rng: random.Random | None, digits: str, *, parens: bool = True) -> str:
+    """``digits`` cut into random groups joined by random separators (as is without
+    ``rng``)."""
+    if rng is None:
+        return digits
     groups: list[str] = []
     rest = digits
     while rest:
-        size = draw(_GROUP_SIZE)
+        size = rng.randint(1, 5)
         groups.append(rest[:size])
         rest = rest[size:]
-    if parens and len(groups) > 1 and draw(_below(4)) == 0:
-        i = draw(_below(len(groups) - 1))
+    if parens and len(groups) > 1 and rng.randrange(4) == 0:
+        i = rng.randrange(len(groups) - 1)
         groups[i] = f"({groups[i]})"
     out = groups[0]
     for group in groups[1:]:
-        out += draw(_sampled(_SEPARATORS)) + group
+        out += rng.choice(_SEPARATORS) + group
     return out
 
 
@@ -231,11 +342,6 @@ def _to_script(text: str, script: str) -> str:
     return out
 
 
-def _padding(draw: DrawFn) -> str:
-    """Whitespace, maybe with zero-width characters inside it (all trimmed by the rules)."""
-    return draw(_PAD_OUTER) + draw(_PAD_INVISIBLE) + draw(_PAD_INNER)
-
-
 @dataclass(frozen=True, slots=True)
 class _PhoneFacts:
     forms: tuple[str, ...]
@@ -248,8 +354,9 @@ class _PhoneFacts:
 
 
 @lru_cache(maxsize=4096)
-def _phone_facts(e164: str, region: str) -> _PhoneFacts:
-    """The forms of ``e164`` that a workspace in ``region`` reads unambiguously."""
+def _phone_facts(region: str, e164: str) -> _PhoneFacts:
+    """The forms of ``e164`` that a workspace in ``region`` reads unambiguously (E.164
+    first: the plain spelling)."""
     number = phonenumbers.parse(e164, None)
     cc = str(number.country_code)
     nsn = phonenumbers.national_significant_number(number)
@@ -282,45 +389,90 @@ def _phone_facts(e164: str, region: str) -> _PhoneFacts:
     )
 
 
-def _spell_phone(draw: DrawFn, e164: str, region: str) -> str:
-    facts = _phone_facts(e164, region)
+#: How to spell a number, as small numbers that are 0 for the plain spelling: form (an
+#: index into the number's forms), grouping seed, digit script, ``tel:`` prefix (one
+#: time in six), extension (one time in six), left and right padding.
+_PHONE_STYLES = _gated(
+    (0,) * 7,
+    st.tuples(
+        _below(12),
+        _SEEDS,
+        _below(len(_SCRIPTS)),
+        _below(6 * len(_TEL_PREFIXES)),
+        _below(6 * len(_EXTENSIONS)),
+        _below(len(_PADDINGS)),
+        _below(len(_PADDINGS)),
+    ),
+)
+_PhoneStyle = tuple[int, int, int, int, int, int, int]
+
+
+def _phone_core(facts: _PhoneFacts, e164: str, form: str, rng: random.Random | None) -> str:
+    """The number in ``form``, regrouped by ``rng`` (as the form writes it without)."""
     cc, nsn = facts.cc, facts.nsn
-    form = draw(_sampled(facts.forms))
+    separator = rng.choice(_SEPARATORS) if rng is not None else ""
     if form == "e164":
-        core = e164
-    elif form == "international":
-        core = facts.international
-    elif form == "rfc3966":
-        core = facts.rfc3966
-    elif form == "plus":
-        core = "+" + _regroup(draw, cc + nsn, parens=False)
-    elif form == "plus_paren_cc":
-        core = f"(+{cc})" + draw(_sampled(_SEPARATORS)) + _regroup(draw, nsn)
-    elif form == "idd00":
-        core = "00" + draw(_sampled(_SEPARATORS)) + _regroup(draw, cc + nsn)
-    elif form == "national":
-        core = facts.national
-    elif form == "national_grouped":
-        core = _regroup(draw, phonenumbers.normalize_digits_only(facts.national))
-    elif form == "trunk":
-        core = facts.trunk + draw(_sampled(_SEPARATORS)) + _regroup(draw, nsn)
-    elif form == "nsn":
-        core = _regroup(draw, nsn)
-    else:  # cc_nsn
-        core = _regroup(draw, cc + nsn, parens=False)
-    core = _to_script(core, draw(_sampled(tuple(_DIGIT_ZEROS))))
-    if form != "rfc3966" and draw(_below(6)) == 0:
-        core = draw(_sampled(("tel:", "TEL:", "Tel:"))) + core
-    if draw(_below(6)) == 0:
-        core += draw(_sampled(_EXTENSIONS))
-    assume(len(core) <= _MAX_PHONE_CORE)
-    return _padding(draw) + core + _padding(draw)
+        return e164
+    if form == "international":
+        return facts.international
+    if form == "rfc3966":
+        return facts.rfc3966
+    if form == "plus":
+        return "+" + _regroup(rng, cc + nsn, parens=False)
+    if form == "plus_paren_cc":
+        return f"(+{cc})" + separator + _regroup(rng, nsn)
+    if form == "idd00":
+        return "00" + separator + _regroup(rng, cc + nsn)
+    if form == "national":
+        return facts.national
+    if form == "national_grouped":
+        return _regroup(rng, phonenumbers.normalize_digits_only(facts.national))
+    if form == "trunk":
+        return facts.trunk + separator + _regroup(rng, nsn)
+    if form == "nsn":
+        return _regroup(rng, nsn)
+    return _regroup(rng, cc + nsn, parens=False)  # cc_nsn
+
+
+def _render_phone(region: str, e164: str, style: _PhoneStyle) -> str:
+    """``e164`` spelled for a workspace in ``region`` as ``style`` says (see
+    :data:`_PHONE_STYLES`); a core over 64 characters loses its regrouping."""
+    form_index, grouping, script, tel, extension, left, right = style
+    facts = _phone_facts(region, e164)
+    form = facts.forms[form_index % len(facts.forms)]
+    rng = random.Random(grouping) if grouping else None
+    core = _to_script(_phone_core(facts, e164, form, rng), _SCRIPTS[script])
+    if form != "rfc3966" and tel >= 5 * len(_TEL_PREFIXES):
+        core = _TEL_PREFIXES[tel - 5 * len(_TEL_PREFIXES)] + core
+    if extension >= 5 * len(_EXTENSIONS):
+        core += _EXTENSIONS[extension - 5 * len(_EXTENSIONS)]
+    if len(core) > _MAX_PHONE_CORE:  # only regrouped cores get that long
+        return _render_phone(region, e164, (form_index, 0, script, tel, extension, left, right))
+    return _PADDINGS[left] + core + _PADDINGS[right]
+
+
+def _check_number(region: str, e164: str) -> None:
+    """Raise ``ValueError`` unless ``region`` is a region code and ``e164`` a valid number
+    in E.164 (so that the arguments' order cannot be mixed up silently)."""
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"region {region!r}: expected a region code such as 'IN' first")
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if (
+        number is None
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.format_number(number, PhoneNumberFormat.E164) != e164
+    ):
+        raise ValueError(f"e164 {e164!r}: expected a valid number in E.164 such as '+91...'")
 
 
 @lru_cache(maxsize=1024)
-def phone_spellings(e164: str, region: str) -> SearchStrategy[str]:
+def phone_spellings(region: str, e164: str) -> SearchStrategy[str]:
     """Spellings of ``e164`` that a workspace with default country ``region`` must read
-    as that number.
+    as that number (``ValueError`` if ``region`` is no region code or ``e164`` no
+    valid E.164 number).
 
     Forms: E.164, INTERNATIONAL, RFC 3966 (``tel:+...``), ``+`` or ``(+cc)`` with random
     separators (space, dash, dot, parentheses), ``00`` + cc where ``00`` can only be the
@@ -333,8 +485,47 @@ def phone_spellings(e164: str, region: str) -> SearchStrategy[str]:
     Decorations: digits in full-width / Arabic-Indic / Persian / Devanagari script, a
     ``tel:`` prefix, a trailing extension, and surrounding whitespace (NBSP, tab,
     newline, U+3000, ZWSP).  The trimmed spelling stays within 64 characters.
+    Shrinks to the E.164 form itself.
     """
-    return st.composite(lambda draw: _spell_phone(draw, e164, region))()
+    _check_number(region, e164)
+    return _PHONE_STYLES.map(partial(_render_phone, region, e164))
+
+
+@dataclass(frozen=True, slots=True)
+class NumberWithSpellings:
+    """A number and different spellings of it that a workspace whose default country is
+    ``region`` must all key to ``e164`` (and so match to one lead)."""
+
+    region: str
+    e164: str
+    spellings: tuple[str, ...]
+
+
+def phone_numbers_with_spellings(
+    n: int = 3, *, regions: Regions = None
+) -> SearchStrategy[NumberWithSpellings]:
+    """A :class:`NumberWithSpellings` with ``n`` distinct spellings (see
+    :func:`phone_spellings`).
+
+    ``region`` is drawn from ``regions`` (as in :func:`valid_phone_numbers`); the number
+    is from that region two times in three, else from any region (a foreign number, as
+    a workspace also receives).
+    """
+    if n < 1:
+        raise ValueError(f"n={n}: at least one spelling")
+    return _numbers_with_spellings(n, _region_strategy(regions))
+
+
+@st.composite
+def _numbers_with_spellings(
+    draw: DrawFn, n: int, regions: SearchStrategy[str]
+) -> NumberWithSpellings:
+    region = draw(regions)
+    foreign = draw(_below(3)) == 2
+    _, e164 = _rerolled(draw(_ALL_REGIONS) if foreign else region, *draw(_REROLLS))
+    spell = partial(_render_phone, region, e164)
+    styles = draw(st.lists(_PHONE_STYLES, min_size=n, max_size=n, unique_by=spell))
+    return NumberWithSpellings(region, e164, tuple(map(spell, styles)))
 
 
 # -- Unicode case ------------------------------------------------------------------
@@ -417,20 +608,23 @@ def _case_options(ch: str) -> tuple[str, ...]:
     return tuple(v for v in options if _fold(v) == _fold(ch))
 
 
-def _case_variant(draw: DrawFn, text: str) -> str:
-    nfc = unicodedata.normalize("NFC", text)
+def _case_variant(text: str, rng: random.Random) -> str:
+    """The NFC form of ``text`` with each character in a case mapping ``rng`` picks."""
     out = []
-    for ch in nfc:
+    for ch in unicodedata.normalize("NFC", text):
         options = _case_options(ch)
-        out.append(options[draw(_below(len(options)))] if len(options) > 1 else ch)
+        out.append(options[rng.randrange(len(options))] if len(options) > 1 else ch)
     return "".join(out)
 
 
-def _vary_text(draw: DrawFn, text: str) -> str:
-    variant = _case_variant(draw, text)
-    if draw(_BOOLEANS):
-        variant = unicodedata.normalize("NFD", variant)
-    return variant
+#: ``(case seed, decompose)`` of a text variant; ``(0, False)`` is the text as it is.
+_TEXT_STYLES = st.tuples(_SEEDS, _BOOLEANS)
+
+
+def _render_text(text: str, style: tuple[int, bool]) -> str:
+    seed, decompose = style
+    variant = _case_variant(text, random.Random(seed)) if seed else text
+    return unicodedata.normalize("NFD", variant) if decompose else variant
 
 
 @lru_cache(maxsize=1024)
@@ -440,9 +634,9 @@ def text_variants(text: str) -> SearchStrategy[str]:
     Each character of the NFC form takes one of its case mappings (upper, lower,
     title, casefold), except mappings that Unicode does not call caseless-equal
     (the Turkic ``ı`` -> ``I``); the result may then be decomposed (NFD).
-    Whitespace is never touched: text keys keep it.
+    Whitespace is never touched: text keys keep it.  Shrinks to ``text`` itself.
     """
-    return st.composite(lambda draw: _vary_text(draw, text))()
+    return _TEXT_STYLES.map(partial(_render_text, text))
 
 
 @lru_cache(maxsize=16)
@@ -505,24 +699,34 @@ def _email_identity(address: str) -> tuple[str, str]:
 
 @lru_cache(maxsize=1)
 def emails() -> SearchStrategy[str]:
-    """Valid email addresses (email-validator, no DNS), some with Unicode local parts."""
+    """Valid email addresses (email-validator, no DNS): half with Unicode local parts at
+    a few domains (what they shrink to: few choices), half from ``st.emails()``."""
     unicode_local = st.lists(
-        st.one_of(st.sampled_from(CASE_PAIRS), _LOCAL_CHARS), min_size=1, max_size=10
+        st.one_of(_LOCAL_CHARS, st.sampled_from(CASE_PAIRS)), min_size=1, max_size=10
     ).map("".join)
     built = st.builds("{}@{}".format, unicode_local, st.sampled_from(_DOMAINS))
-    return st.one_of(st.emails(), built).filter(_valid_email)
+    return st.one_of(built, st.emails()).filter(_valid_email)
 
 
-def _vary_email(draw: DrawFn, address: str) -> tuple[str, str, str]:
-    """``(left padding, address in mixed case, right padding)``."""
-    local, _, domain = address.rpartition("@")
-    local_variant = _case_variant(draw, local)
-    domain_variant = "".join(
-        (c.upper() if draw(_BOOLEANS) else c.lower()) if c.isascii() else c for c in domain
-    )
-    core = f"{local_variant}@{domain_variant}"
-    assume(_valid_email(core))
-    return _padding(draw), core, _padding(draw)
+#: ``(case seed, left padding, right padding)`` of an email variant; all 0 is the address.
+_EMAIL_STYLES = _gated((0, 0, 0), st.tuples(_SEEDS, _below(len(_PADDINGS)), _below(len(_PADDINGS))))
+
+
+def _render_email(address: str, style: tuple[int, int, int]) -> tuple[str, str, str]:
+    """``(left padding, address in mixed case, right padding)``; a case variant that
+    email-validator would refuse leaves the address as it is."""
+    seed, left, right = style
+    core = address
+    if seed:
+        rng = random.Random(seed)
+        local, _, domain = address.rpartition("@")
+        domain_variant = "".join(
+            (c.upper() if rng.random() < 0.5 else c.lower()) if c.isascii() else c for c in domain
+        )
+        variant = f"{_case_variant(local, rng)}@{domain_variant}"
+        if _valid_email(variant):
+            core = variant
+    return _PADDINGS[left], core, _PADDINGS[right]
 
 
 @lru_cache(maxsize=1024)
@@ -530,22 +734,183 @@ def email_variants(address: str) -> SearchStrategy[str]:
     """Spellings of ``address`` that must share its key: the local part in mixed case
     (caseless-equal mappings only), ASCII domain letters in mixed case, and surrounding
     whitespace / zero-width characters.  Non-ASCII domain letters keep their case
-    (``straße.de`` and ``STRASSE.DE`` are different domains)."""
-    return st.composite(lambda draw: "".join(_vary_email(draw, address)))()
+    (``straße.de`` and ``STRASSE.DE`` are different domains).  Shrinks to ``address``."""
+    return _EMAIL_STYLES.map(lambda style: "".join(_render_email(address, style)))
+
+
+# -- workspaces ----------------------------------------------------------------------
+
+#: Fields (beyond the standard name/phone/email) of the default :class:`WorkspaceConfig`,
+#: the one a bare identifier name stands for in :func:`payloads` and the others.
+WORKSPACE_FIELDS: dict[str, str] = {"customer_id": "text", "rating": "rating"}
+_STANDARD_FIELDS = {"name": "text", "phone": "phone", "email": "email"}
+_IDENTIFIER_TYPES = ("phone", "email", "text")
+_TEXT_FIELDS = ("customer_id", "external_id", "crm_ref")
+_EXTRA_FIELDS = {"alt_phone": "phone", "work_email": "email"}
+_COUNTRIES = ("IN", "US", "GB", "DE", "BR")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceConfig:
+    """A workspace that :func:`payloads` fit, to be created with::
+
+        app.create_workspace(name, country=c.country, identifier=c.identifier, fields=c.fields)
+
+    ``fields`` are the fields beyond the standard ``name``, ``phone`` and ``email`` (API
+    name -> type).  Payloads fill :attr:`identifier_fields` with the values of a
+    :class:`LeadPool`, ``name``, and ``rating`` if ``fields`` has it as a rating field.
+    ``ValueError`` if ``identifier`` is not one of :attr:`identifier_fields` or
+    ``country`` not one of :data:`PHONE_REGIONS`.
+    """
+
+    identifier: str = "phone"
+    country: str = "IN"
+    fields: Mapping[str, str] = field(default_factory=lambda: WORKSPACE_FIELDS)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+        for name, type_name in self.fields.items():
+            if _STANDARD_FIELDS.get(name, type_name) != type_name:
+                raise ValueError(f"{name!r} is a standard {_STANDARD_FIELDS[name]} field")
+        if self.identifier not in self.identifier_fields:
+            raise ValueError(f"identifier {self.identifier!r}: use one of {self.identifier_fields}")
+        if self.country not in _EXAMPLES:
+            raise ValueError(f"country {self.country!r}: use one of PHONE_REGIONS")
+
+    def __hash__(self) -> int:
+        return hash((self.identifier, self.country, tuple(self.fields.items())))
+
+    def __repr__(self) -> str:
+        return (
+            f"WorkspaceConfig(identifier={self.identifier!r}, country={self.country!r}, "
+            f"fields={dict(self.fields)!r})"
+        )
+
+    @property
+    def all_fields(self) -> dict[str, str]:
+        """Every field of the workspace: the standard ones and ``fields``."""
+        return {**_STANDARD_FIELDS, **self.fields}
+
+    @property
+    def identifier_fields(self) -> tuple[str, ...]:
+        """The phone, email and text fields but ``name``: those payloads fill from a
+        :class:`LeadPool`, and the identifiers this config and its switches use."""
+        return tuple(
+            name
+            for name, type_name in self.all_fields.items()
+            if type_name in _IDENTIFIER_TYPES and name != "name"
+        )
+
+
+def _as_config(config: WorkspaceConfig | str) -> WorkspaceConfig:
+    """A bare identifier name stands for the default config with that identifier."""
+    return WorkspaceConfig(identifier=config) if isinstance(config, str) else config
+
+
+def workspace_configs(
+    *, countries: Regions = None, identifier_types: Sequence[str] = _IDENTIFIER_TYPES
+) -> SearchStrategy[WorkspaceConfig]:
+    """Workspace configurations: a text field (``customer_id``, ``external_id`` or
+    ``crm_ref``), ``rating``, sometimes an ``alt_phone`` and a ``work_email`` field, an
+    identifier among those of ``identifier_types`` (phone, email, text), and a default
+    country from ``countries`` (default: IN, US, GB, DE or BR half the time, else any
+    of :data:`PHONE_REGIONS`).  Shrinks to ``WorkspaceConfig()``."""
+    unknown = set(identifier_types) - set(_IDENTIFIER_TYPES)
+    if unknown or not identifier_types:
+        raise ValueError(f"identifier_types {sorted(unknown)}: use phone, email or text")
+    if countries is None:
+        drawn = st.one_of(_sampled(_COUNTRIES), _ALL_REGIONS)
+    else:
+        drawn = _region_strategy(countries)
+    return _workspace_configs(drawn, tuple(identifier_types))
+
+
+@st.composite
+def _workspace_configs(
+    draw: DrawFn, countries: SearchStrategy[str], types: tuple[str, ...]
+) -> WorkspaceConfig:
+    fields = {draw(_sampled(_TEXT_FIELDS)): "text", "rating": "rating"}
+    for name, type_name in _EXTRA_FIELDS.items():
+        if draw(_below(3)) == 2:
+            fields[name] = type_name
+    candidates = [
+        name
+        for name, type_name in {**_STANDARD_FIELDS, **fields}.items()
+        if type_name in types and name != "name"
+    ]
+    identifier = candidates[draw(_below(8)) % len(candidates)]
+    return WorkspaceConfig(identifier, draw(countries), fields)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChange:
+    """One change of a workspace's configuration: a new ``identifier`` field or a new
+    default ``country`` (the other one is None)."""
+
+    identifier: str | None = None
+    country: str | None = None
+
+    def apply(self, app: Leadkey, workspace: str) -> RebuildReport:
+        """Make the change in ``app`` (a ``Leadkey``) with ``app.change_identifier`` or
+        ``app.change_country``; return its rebuild report."""
+        if self.identifier is not None:
+            return app.change_identifier(workspace, self.identifier)
+        assert self.country is not None  # (one of the two is set)
+        return app.change_country(workspace, self.country)
+
+    def applied_to(self, config: WorkspaceConfig) -> WorkspaceConfig:
+        """``config`` after this change."""
+        return replace(
+            config,
+            identifier=self.identifier or config.identifier,
+            country=self.country or config.country,
+        )
+
+
+def identifier_switches(
+    config: WorkspaceConfig | str = "phone",
+    *,
+    countries: str | Sequence[str] = _COUNTRIES,
+    min_size: int = 1,
+    max_size: int = 3,
+) -> SearchStrategy[tuple[ConfigChange, ...]]:
+    """Sequences of changes of a workspace created from ``config``, each a real change
+    of the configuration then in force (so none is refused): two in three switch the
+    identifier to another of :attr:`WorkspaceConfig.identifier_fields`, the others the
+    default country to another of ``countries``.  Apply them in order with
+    :meth:`ConfigChange.apply`.  Shrinks to one switch of the identifier."""
+    config = _as_config(config)
+    choices = (countries,) if isinstance(countries, str) else tuple(countries)
+    _region_strategy(choices)  # checks them
+    steps = st.lists(st.tuples(_below(3), _below(64)), min_size=min_size, max_size=max_size)
+    return steps.map(partial(_changes, config, choices))
+
+
+def _changes(
+    config: WorkspaceConfig, countries: tuple[str, ...], steps: list[tuple[int, int]]
+) -> tuple[ConfigChange, ...]:
+    changes = []
+    for kind, index in steps:
+        others = [c for c in countries if c != config.country] if kind == 2 else []
+        if others:
+            change = ConfigChange(country=others[index % len(others)])
+        else:
+            fields = [f for f in config.identifier_fields if f != config.identifier]
+            change = ConfigChange(identifier=fields[index % len(fields)])
+        changes.append(change)
+        config = change.applied_to(config)
+    return tuple(changes)
 
 
 # -- payloads ----------------------------------------------------------------------
 
-#: Fields (beyond the standard name/phone/email) that payloads use; pass them to
-#: ``create_workspace(..., fields=WORKSPACE_FIELDS)``.
-WORKSPACE_FIELDS: dict[str, str] = {"customer_id": "text", "rating": "rating"}
 _UNKNOWN_FIELDS = ("utm_campaign", "Phone", "EMAIL", "source_id")
 _WRONG_TYPES: tuple[Any, ...] = (919999999999, 9.5, True, False, 0, [], ["x"], {}, {"a": 1})
 _WRONG_TYPE = st.sampled_from(_WRONG_TYPES)
 _NAMES = st.one_of(st.text(max_size=8), st.sampled_from(_WRONG_TYPES[:3]))
 _RATINGS = st.sampled_from([1, 2, 3, 4, 5, "3", 0, 6, True, 3.5, None])
-_UNKNOWN = st.lists(st.sampled_from(_UNKNOWN_FIELDS), max_size=2, unique=True)
 _UNKNOWN_VALUES = st.one_of(st.text(max_size=5), _WRONG_TYPE)
+_EMPTIES = ("", " ", "\t \n", "\xa0")
 _MALFORMED = st.sampled_from(
     [
         [],
@@ -556,6 +921,15 @@ _MALFORMED = st.sampled_from(
         {"fields": {}, "actions": "call"},
     ]
 )
+_ROLLS = st.integers(0, 19)
+#: A lead of the pool: the index is taken modulo the pool's size, so that what a payload
+#: draws never depends on the pool (a pool that shrinks leaves the stream as it was).
+_LEADS = st.integers(0, 255)
+_STYLES: dict[str, SearchStrategy[Any]] = {
+    "phone": _PHONE_STYLES,
+    "email": _EMAIL_STYLES,
+    "text": _TEXT_STYLES,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -585,198 +959,286 @@ class LabelledPayload:
 
 @dataclass(frozen=True, slots=True)
 class LeadPool:
-    """A few leads' identifier values; ``(field, i)`` tokens name them.
-
-    Values of one field have pairwise different keys under the documented rules.
+    """A few leads' identifier values, spelled for a workspace whose default country is
+    ``region``.  Token ``(field, i)`` names the i-th phone, email or text (by the type of
+    ``field``) as the value of ``field``.  Values of one kind have pairwise different
+    keys under the documented rules.
     """
 
     region: str
     phones: tuple[str, ...]
     emails: tuple[str, ...]
     texts: tuple[str, ...]
-    text_field: str = "customer_id"
-
-
-@lru_cache(maxsize=64)
-def _pool_numbers(region: str) -> SearchStrategy[str]:
-    """E.164 numbers, two in three from ``region``."""
-    home = valid_phone_numbers(st.just(region))
-    return st.one_of(home, home, valid_phone_numbers()).map(lambda pair: pair[1])
-
-
-@st.composite
-def lead_pools(
-    draw: DrawFn,
-    region: str = "IN",
-    *,
-    min_size: int = 1,
-    max_size: int = 4,
-    text_field: str = "customer_id",
-) -> LeadPool:
-    """A small pool of leads: E.164 phones (mostly from ``region``), emails, text ids."""
-    phones = draw(
-        st.lists(_pool_numbers(region), min_size=min_size, max_size=max_size, unique=True)
-    )
-    addresses = draw(
-        st.lists(emails(), min_size=min_size, max_size=max_size, unique_by=_email_identity)
-    )
-    texts = draw(st.lists(text_ids(), min_size=min_size, max_size=max_size, unique_by=_fold))
-    return LeadPool(region, tuple(phones), tuple(addresses), tuple(texts), text_field)
-
-
-def _field_value(
-    draw: DrawFn, pool: LeadPool, name: str, primary: bool
-) -> tuple[Any, Expected | None] | None:
-    """A value for identifier-type field ``name`` (None: leave the field out)."""
-    roll = draw(_below(20))
-    if not primary and roll < 8:
-        return None
-    if roll < 14:  # a pool value, in some spelling
-        if name == "phone":
-            i = draw(_below(len(pool.phones)))
-            raw = _spell_phone(draw, pool.phones[i], pool.region)
-            return raw, Expected(True, pool.phones[i], ("phone", i))
-        if name == "email":
-            i = draw(_below(len(pool.emails)))
-            left, core, right = _vary_email(draw, pool.emails[i])
-            return left + core + right, Expected(True, core, ("email", i))
-        i = draw(_below(len(pool.texts)))
-        raw = _vary_text(draw, pool.texts[i])
-        return raw, Expected(True, raw, (name, i))
-    if roll == 14:
-        return None  # missing
-    if roll == 15:
-        return None, None  # null: "not supplied"
-    if roll == 16:  # empty or whitespace-only
-        raw = draw(_sampled(("", " ", "\t \n", "\xa0")))
-        if name in ("phone", "email"):
-            return raw, Expected(False, empty=True)
-        return raw, Expected(True, raw, None, empty=True)
-    if roll in (17, 18) and name != pool.text_field:
-        bad = UNUSABLE_PHONES if name == "phone" else UNUSABLE_EMAILS
-        return draw(_sampled(bad)), Expected(False)
-    return draw(_WRONG_TYPE), Expected(False)
-
-
-def _labelled_payload(
-    draw: DrawFn, pool: LeadPool, identifier: str, malformed: bool
-) -> LabelledPayload:
-    if malformed and draw(_below(30)) == 0:
-        return LabelledPayload(draw(_MALFORMED), {}, malformed=True)
-    return _well_formed_payload(draw, pool, identifier)
 
 
 @lru_cache(maxsize=256)
-def labelled_payloads(
-    pool: LeadPool, *, identifier: str = "phone", malformed: bool = True
-) -> SearchStrategy[LabelledPayload]:
-    """An Async API body over ``pool`` with its :class:`Expected` labels.
-
-    The ``identifier`` field is usually a pool value in some spelling, sometimes
-    missing, null, empty, unusable or of the wrong JSON type; the other identifier-type
-    fields (phone, email, ``pool.text_field``) appear less often.  Also ``name``
-    (text), ``rating`` (valid 1..5 or not), unknown fields (``Phone`` and ``EMAIL``
-    among them: API names are case-sensitive), null values, optional ``actions``,
-    shuffled field order and, if ``malformed``, rarely a body that is not
-    ``{"fields": {...}}``.
-    """
-    return st.composite(lambda draw: _labelled_payload(draw, pool, identifier, malformed))()
+def _pool_numbers(region: str) -> SearchStrategy[str]:
+    """E.164 numbers, two in three from ``region``."""
+    home = valid_phone_numbers(region)
+    return st.one_of(home, home, valid_phone_numbers()).map(lambda pair: pair[1])
 
 
-def _well_formed_payload(draw: DrawFn, pool: LeadPool, identifier: str) -> LabelledPayload:
+def lead_pools(
+    region: str = "IN", *, min_size: int = 1, max_size: int = 4
+) -> SearchStrategy[LeadPool]:
+    """A small pool of leads: E.164 phones (mostly from ``region``), emails, text ids."""
+    numbers = _pool_numbers(_check_region(region))
+    return st.builds(
+        LeadPool,
+        st.just(region),
+        st.lists(numbers, min_size=min_size, max_size=max_size, unique=True).map(tuple),
+        st.lists(emails(), min_size=min_size, max_size=max_size, unique_by=_email_identity).map(
+            tuple
+        ),
+        st.lists(text_ids(), min_size=min_size, max_size=max_size, unique_by=_fold).map(tuple),
+    )
+
+
+def _check_region(region: str) -> str:
+    if region not in _EXAMPLES:
+        raise ValueError(f"region {region!r}: use one of PHONE_REGIONS, e.g. 'IN'")
+    return region
+
+
+#: What one identifier-type field of a payload carries: ``("pool", lead, style)``, or
+#: ``(what, index, ())`` for null, empty, unusable and wrong-type values; None: left out.
+_ValuePlan = tuple[str, int, tuple[Any, ...]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _PayloadPlan:
+    """A payload before it meets a pool; optional parts are empty or 1-tuples."""
+
+    values: tuple[_ValuePlan, ...] = ()
+    name: tuple[Any, ...] = ()
+    rating: tuple[Any, ...] = ()
+    unknown: tuple[tuple[str, Any], ...] = ()
+    order: int = 0
+    actions: int = 0
+    malformed: tuple[Any, ...] = ()
+
+
+@lru_cache(maxsize=16)
+def _value_plans(kind: str, primary: bool) -> SearchStrategy[_ValuePlan]:
+    return _draw_value_plan(kind, primary)
+
+
+@st.composite
+def _draw_value_plan(draw: DrawFn, kind: str, primary: bool) -> _ValuePlan:
+    """Roll 0 is the plain case: a pool value for the primary field, nothing for the
+    others; the primary field is a pool value 7 times in 10."""
+    roll = draw(_ROLLS)
+    if roll == 14 or (roll < 8 and not primary):
+        return None
+    if roll < 14:
+        return ("pool", draw(_LEADS), draw(_STYLES[kind]))
+    if roll == 15:
+        return ("null", 0, ())
+    if roll == 16:
+        return ("empty", draw(_below(len(_EMPTIES))), ())
+    if roll < 19 and kind != "text":
+        unusable = UNUSABLE_PHONES if kind == "phone" else UNUSABLE_EMAILS
+        return ("unusable", draw(_below(len(unusable))), ())
+    return ("wrong", draw(_below(len(_WRONG_TYPES))), ())
+
+
+@lru_cache(maxsize=256)
+def _payload_plans(
+    config: WorkspaceConfig, primary: str, malformed: bool
+) -> SearchStrategy[_PayloadPlan]:
+    types = config.all_fields
+    values = st.tuples(
+        *(_value_plans(types[name], name == primary) for name in config.identifier_fields)
+    )
+    unknown = tuple(name for name in _UNKNOWN_FIELDS if name not in types)
+    rating = config.fields.get("rating") == "rating"
+    return _draw_payload_plan(values, rating, unknown, malformed)
+
+
+@st.composite
+def _draw_payload_plan(
+    draw: DrawFn,
+    values: SearchStrategy[tuple[_ValuePlan, ...]],
+    rating: bool,
+    unknown: tuple[str, ...],
+    malformed: bool,
+) -> _PayloadPlan:
+    if malformed and draw(_below(30)) == 29:
+        return _PayloadPlan(malformed=(draw(_MALFORMED),))
+    plan_values = draw(values)
+    if draw(_below(4)) == 0:  # the identifier fields alone, in field order
+        return _PayloadPlan(values=plan_values)
+    name = (draw(_NAMES),) if draw(_BOOLEANS) else ()
+    rated = (draw(_RATINGS),) if rating and draw(_below(3)) == 2 else ()
+    extra = draw(st.lists(_sampled(unknown), max_size=2, unique=True)) if unknown else []
+    return _PayloadPlan(
+        values=plan_values,
+        name=name,
+        rating=rated,
+        unknown=tuple((n, draw(_UNKNOWN_VALUES)) for n in extra),
+        order=draw(_SEEDS),
+        actions=draw(_below(4)),
+    )
+
+
+def _render_value(kind: str, name: str, pool: LeadPool, plan: _ValuePlan) -> tuple[Any, Any]:
+    """``(raw value, Expected or None)`` of one identifier-type field."""
+    assert plan is not None
+    what, index, style = plan
+    if what == "pool":
+        if kind == "phone":
+            i = index % len(pool.phones)
+            raw = _render_phone(pool.region, pool.phones[i], style)
+            return raw, Expected(True, pool.phones[i], (name, i))
+        if kind == "email":
+            i = index % len(pool.emails)
+            left, core, right = _render_email(pool.emails[i], style)
+            return left + core + right, Expected(True, core, (name, i))
+        i = index % len(pool.texts)
+        raw = _render_text(pool.texts[i], style)
+        return raw, Expected(True, raw, (name, i))
+    if what == "null":
+        return None, None
+    if what == "empty":
+        raw = _EMPTIES[index]
+        if kind == "text":
+            return raw, Expected(True, raw, None, empty=True)
+        return raw, Expected(False, empty=True)
+    if what == "unusable":
+        return (UNUSABLE_PHONES if kind == "phone" else UNUSABLE_EMAILS)[index], Expected(False)
+    return _WRONG_TYPES[index], Expected(False)
+
+
+def _render(config: WorkspaceConfig, pool: LeadPool, plan: _PayloadPlan) -> LabelledPayload:
+    """The labelled payload that ``plan`` makes of ``pool`` for ``config``."""
+    if plan.malformed:
+        return LabelledPayload(plan.malformed[0], {}, malformed=True)
     fields: dict[str, Any] = {}
     expected: dict[str, Expected] = {}
-    for name in ("phone", "email", pool.text_field):
-        result = _field_value(draw, pool, name, primary=name == identifier)
-        if result is None:
-            continue
-        raw, label = result
-        fields[name] = raw
-        if label is not None:
-            expected[name] = label
-    if draw(_BOOLEANS):
-        name_value = draw(_NAMES)
-        fields["name"] = name_value
-        if isinstance(name_value, str):
-            blank = not name_value.strip(_WHITESPACE)
-            expected["name"] = Expected(True, name_value, None, empty=blank)
-        else:
-            expected["name"] = Expected(False)
-    if draw(_below(3)) == 0:
-        rating = draw(_RATINGS)
-        fields["rating"] = rating
+    types = config.all_fields
+    for name, value in zip(config.identifier_fields, plan.values, strict=True):
+        if value is not None:
+            fields[name], label = _render_value(types[name], name, pool, value)
+            if label is not None:
+                expected[name] = label
+    if plan.name:
+        fields["name"] = plan.name[0]
+        expected["name"] = _name_label(plan.name[0])
+    if plan.rating:
+        fields["rating"] = rating = plan.rating[0]
         if rating is not None:
             ok = type(rating) is int and 1 <= rating <= 5
             expected["rating"] = Expected(ok, rating if ok else None)
-    for unknown in draw(_UNKNOWN):
-        fields[unknown] = draw(_UNKNOWN_VALUES)
+    fields.update(plan.unknown)
     order = list(fields)
-    for i in range(len(order) - 1, 0, -1):  # shuffle: key order must not matter
-        j = draw(_below(i + 1))
-        order[i], order[j] = order[j], order[i]
+    if plan.order:  # key order must not matter
+        random.Random(plan.order).shuffle(order)
     body: dict[str, Any] = {"fields": {name: fields[name] for name in order}}
-    actions = draw(_below(4))
-    if actions == 1:
+    if plan.actions == 1:
         body["actions"] = []
-    elif actions == 2:
+    elif plan.actions == 2:
         body["actions"] = [{"type": "ACTION_1001", "fields": {"note": "x"}}]
     return LabelledPayload(body, expected)
 
 
-def _text_field(identifier: str) -> str:
-    return "customer_id" if identifier in ("phone", "email") else identifier
+def _name_label(value: Any) -> Expected:
+    if isinstance(value, str):
+        return Expected(True, value, None, empty=not value.strip(_WHITESPACE))
+    return Expected(False)
+
+
+def _checked_pool(config: WorkspaceConfig, pool: LeadPool) -> LeadPool:
+    if pool.region != config.country:
+        raise ValueError(
+            f"the pool's region {pool.region!r} is not the config's country {config.country!r}"
+        )
+    return pool
+
+
+@lru_cache(maxsize=256)
+def labelled_payloads(
+    config: WorkspaceConfig | str,
+    pool: LeadPool,
+    *,
+    identifier: str | None = None,
+    malformed: bool = True,
+) -> SearchStrategy[LabelledPayload]:
+    """An Async API body over ``pool`` for a workspace created from ``config``, with its
+    :class:`Expected` labels (``pool.region`` must be ``config.country``).
+
+    The ``identifier`` field (by default ``config.identifier``) is usually a pool value
+    in some spelling, sometimes missing, null, empty, unusable or of the wrong JSON
+    type; the other :attr:`WorkspaceConfig.identifier_fields` appear less often.  Also
+    ``name`` (text), ``rating`` (valid 1..5 or not), unknown fields (``Phone`` and
+    ``EMAIL`` among them: API names are case-sensitive), null values, optional
+    ``actions``, shuffled field order and, if ``malformed``, rarely a body that is not
+    ``{"fields": {...}}``.  Shrinks to the identifier alone, in its plain spelling.
+    """
+    config = _as_config(config)
+    primary = identifier or config.identifier
+    if primary not in config.identifier_fields:
+        raise ValueError(f"identifier {primary!r}: use one of {config.identifier_fields}")
+    plans = _payload_plans(config, primary, malformed)
+    return plans.map(partial(_render, config, _checked_pool(config, pool)))
 
 
 def payloads(
-    identifier: str = "phone", *, region: str = "IN", pool: LeadPool | None = None
+    config: WorkspaceConfig | str = "phone", *, pool: LeadPool | None = None
 ) -> SearchStrategy[Any]:
     """Async API bodies ``{"fields": {...}, "actions": [...]}`` (see
-    :func:`labelled_payloads`); for a workspace created with ``fields=WORKSPACE_FIELDS``
-    whose identifier is ``identifier`` (``phone``, ``email`` or ``customer_id``)."""
-    pools = (
-        st.just(pool)
-        if pool is not None
-        else lead_pools(region, text_field=_text_field(identifier))
-    )
-    return pools.flatmap(lambda p: labelled_payloads(p, identifier=identifier)).map(
-        lambda labelled: labelled.body
-    )
+    :func:`labelled_payloads`) for a workspace created from ``config``, over ``pool`` or
+    a pool drawn with :func:`lead_pools`.
+
+    The workspace must have the fields the payloads fill: create it from the config
+    (``create_workspace(name, country=config.country, identifier=config.identifier,
+    fields=config.fields)``).  A bare identifier name (``"phone"``, ``"email"`` or
+    ``"customer_id"``) stands for ``WorkspaceConfig(identifier=...)``: country IN,
+    ``fields=WORKSPACE_FIELDS``.
+    """
+    config = _as_config(config)
+    pools = lead_pools(config.country) if pool is None else st.just(_checked_pool(config, pool))
+    plans = _payload_plans(config, config.identifier, True)
+    return st.tuples(pools, plans).map(lambda drawn: _render(config, *drawn).body)
 
 
 def labelled_payload_streams(
-    identifier: str = "phone",
+    config: WorkspaceConfig | str = "phone",
     *,
-    region: str = "IN",
     min_size: int = 1,
     max_size: int = 20,
     pool_size: int = 4,
 ) -> SearchStrategy[tuple[LeadPool, list[LabelledPayload]]]:
-    """A pool and a stream of labelled payloads over it (the same few leads recur)."""
+    """A pool of up to ``pool_size`` leads and a stream of labelled payloads over it (the
+    same few leads recur) for a workspace created from ``config`` (see :func:`payloads`).
 
-    def stream(pool: LeadPool) -> SearchStrategy[tuple[LeadPool, list[LabelledPayload]]]:
-        items = st.lists(
-            labelled_payloads(pool, identifier=identifier), min_size=min_size, max_size=max_size
-        )
-        return st.tuples(st.just(pool), items)
+    The pool and the stream are drawn apart, the stream as plans whose draws do not
+    depend on the pool, so both shrink on their own and quickly.
+    """
+    config = _as_config(config)
+    plans = _payload_plans(config, config.identifier, True)
+    return st.tuples(
+        lead_pools(config.country, max_size=pool_size),
+        st.lists(plans, min_size=min_size, max_size=max_size),
+    ).map(partial(_render_stream, config))
 
-    pools = lead_pools(region, max_size=pool_size, text_field=_text_field(identifier))
-    return pools.flatmap(stream)
+
+def _render_stream(
+    config: WorkspaceConfig, drawn: tuple[LeadPool, list[_PayloadPlan]]
+) -> tuple[LeadPool, list[LabelledPayload]]:
+    pool, plans = drawn
+    return pool, [_render(config, pool, plan) for plan in plans]
 
 
 def payload_streams(
-    identifier: str = "phone",
+    config: WorkspaceConfig | str = "phone",
     *,
-    region: str = "IN",
     min_size: int = 1,
     max_size: int = 20,
     pool_size: int = 4,
 ) -> SearchStrategy[list[Any]]:
     """Streams of Async API bodies whose identifiers come from a few leads in varied
-    spellings, so that ingesting them creates, updates and drops."""
-
-    def to_bodies(pair: tuple[LeadPool, list[LabelledPayload]]) -> list[Any]:
-        return [item.body for item in pair[1]]
-
+    spellings, so that ingesting them creates, updates and drops; for a workspace
+    created from ``config`` (see :func:`payloads`)."""
     return labelled_payload_streams(
-        identifier, region=region, min_size=min_size, max_size=max_size, pool_size=pool_size
-    ).map(to_bodies)
+        config, min_size=min_size, max_size=max_size, pool_size=pool_size
+    ).map(lambda drawn: [item.body for item in drawn[1]])

@@ -42,6 +42,7 @@ from leadkey.adapters.strategies import (
     WORKSPACE_FIELDS,
     LabelledPayload,
     LeadPool,
+    WorkspaceConfig,
     email_variants,
     emails,
     labelled_payloads,
@@ -92,7 +93,7 @@ def assert_live_index_equals_rebuilt(app: Leadkey) -> None:
 def test_spellings_of_one_number_find_one_lead(data):
     home, e164 = data.draw(valid_phone_numbers())
     country = data.draw(st.sampled_from([home, *REGIONS]))
-    spellings = data.draw(st.lists(phone_spellings(e164, country), min_size=2, max_size=6))
+    spellings = data.draw(st.lists(phone_spellings(country, e164), min_size=2, max_size=6))
     app = fresh_app("phone", country)
     decisions = [app.ingest(WS, {"fields": {"phone": s}}) for s in spellings]
     assert [d.outcome for d in decisions] == [Outcome.CREATED] + [Outcome.UPDATED] * (
@@ -120,13 +121,13 @@ def test_distinct_numbers_get_distinct_leads(data):
     )
     app = fresh_app("phone", country)
     first = [
-        app.ingest(WS, {"fields": {"phone": data.draw(phone_spellings(e164, country))}})
+        app.ingest(WS, {"fields": {"phone": data.draw(phone_spellings(country, e164))}})
         for _, e164 in numbers
     ]
     assert all(d.outcome is Outcome.CREATED for d in first)
     assert len({d.lead_id for d in first}) == len(numbers)
     for (_, e164), created in zip(numbers, first, strict=True):
-        again = app.ingest(WS, {"fields": {"phone": data.draw(phone_spellings(e164, country))}})
+        again = app.ingest(WS, {"fields": {"phone": data.draw(phone_spellings(country, e164))}})
         assert (again.outcome, again.lead_id, again.key) == (
             Outcome.UPDATED,
             created.lead_id,
@@ -236,6 +237,7 @@ class MatchingMachine(RuleBasedStateMachine):
         self.app = fresh_app(identifier, pool.region)
         self.ws_id = workspace_id(WS)
         self.pool = pool
+        self.config = WorkspaceConfig(identifier, pool.region)
         self.identifier = identifier
         self.generation = 0
         self.fields: dict[UUID, dict[str, Any]] = {}  # lead -> fields; creation order
@@ -351,7 +353,7 @@ class MatchingMachine(RuleBasedStateMachine):
 
     def draw_payload(self, data: st.DataObject) -> LabelledPayload:
         bias = data.draw(st.sampled_from([self.identifier, self.identifier, *IDENTIFIERS]))
-        return data.draw(labelled_payloads(self.pool, identifier=bias))
+        return data.draw(labelled_payloads(self.config, self.pool, identifier=bias))
 
     def plan(self, field: str) -> tuple[dict[Hashable, UUID], list[UUID], dict[str, list]]:
         index: dict[Hashable, UUID] = {}
@@ -422,7 +424,7 @@ class MatchingMachine(RuleBasedStateMachine):
         field = self.identifier
         if field == "phone":
             i = data.draw(st.integers(0, len(self.pool.phones) - 1))
-            value = data.draw(phone_spellings(self.pool.phones[i], self.pool.region))
+            value = data.draw(phone_spellings(self.pool.region, self.pool.phones[i]))
         elif field == "email":
             i = data.draw(st.integers(0, len(self.pool.emails) - 1))
             value = data.draw(email_variants(self.pool.emails[i]))
@@ -465,7 +467,7 @@ class MatchingMachine(RuleBasedStateMachine):
         if "other" not in self.app._memory.projection.view.names:
             self.app.create_workspace("other", country=self.pool.region, identifier="phone")
         i = data.draw(st.integers(0, len(self.pool.phones) - 1))
-        spelling = data.draw(phone_spellings(self.pool.phones[i], self.pool.region))
+        spelling = data.draw(phone_spellings(self.pool.region, self.pool.phones[i]))
         decision = self.app.ingest("other", {"fields": {"phone": spelling}})
         assert decision.lead_id not in self.fields
         if i in self.other_leads:

@@ -179,8 +179,8 @@ def raw_values(draw: st.DrawFn) -> tuple[str, Any, str]:
     if kind == "phone":
         raw = draw(
             st.one_of(
-                valid_phone_numbers(region).map(lambda e164: e164.removeprefix("+")),
-                valid_phone_numbers(region),
+                valid_phone_numbers(region).map(lambda drawn: drawn[1].removeprefix("+")),
+                valid_phone_numbers(region).map(lambda drawn: drawn[1]),
                 st.text(max_size=20),
                 st.integers(),
             )
