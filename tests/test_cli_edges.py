@@ -255,10 +255,10 @@ def test_explain_an_id_that_is_not_a_lead(store: str) -> None:
         no_unexpected(result)
 
 
-def test_explain_lead_reads_the_lead_not_the_log(sqlite_url: str) -> None:
-    """On a store with an index of its events by aggregate: the in-memory store has none,
-    and its positions come from the log."""
-    app = Leadkey(sqlite_url)
+def test_explain_lead_reads_the_lead_not_the_log(durable_url: str) -> None:
+    """On a store with an index of its events by aggregate (SQLite, PostgreSQL): the
+    in-memory store has none, and its positions come from the log."""
+    app = Leadkey(durable_url)
     try:
         app.create_workspace("w")
         first = app.ingest("w", {"fields": {"phone": PHONE, "name": "A"}})

@@ -88,8 +88,9 @@ def test_unknown_workspaces_and_leads(app: Leadkey) -> None:
     with pytest.raises(WorkspaceNotCreatedYet):
         app.lookup("w", "9999999991", at=0)
     for lead in (uuid4(), str(uuid4()), "not a lead id"):
-        with pytest.raises(UnknownLead):
+        with pytest.raises(UnknownLead, match=f"unknown lead {lead}") as caught:
             app.lead(lead)
+        assert caught.value.lead_id == lead
         with pytest.raises(UnknownLead):
             app.explain_lead(lead)
 

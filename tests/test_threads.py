@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -208,3 +209,42 @@ def test_ingest_async_does_not_block_the_event_loop() -> None:
         decisions = asyncio.run(main(app))
         assert [d.outcome for d in decisions] == [Outcome.CREATED] * 20
         assert app.lookup(WS, SPELLINGS[0](7)) is not None
+
+
+def test_reads_do_not_wait_for_a_write_transaction(durable_url: str) -> None:
+    """While a writer holds the store's write transaction open, every kind of read
+    answers (from its own snapshot) instead of queueing behind it."""
+    with Leadkey(durable_url) as app:
+        app.create_workspace(WS, fields={"name": "text"})
+        decision = app.ingest(WS, body(1, 0, "x"))
+        assert decision.lead_id is not None and decision.position is not None
+        holding, release = threading.Event(), threading.Event()
+
+        def hold_the_write_transaction() -> None:
+            durable = app.leads.durable  # type: ignore[attr-defined]
+            with durable.recorder.datastore.transaction(commit=True) as cursor:
+                durable.recorder.lock_log(cursor)  # as a writer does
+                cursor.execute(durable.dialect.sql("DELETE FROM {meta} WHERE 1 = 0"))
+                holding.set()
+                release.wait(30)
+
+        writer = threading.Thread(target=hold_the_write_transaction)
+        writer.start()
+        try:
+            assert holding.wait(10)
+            reads: list[Callable[[], object]] = [
+                lambda: app.lookup(WS, SPELLINGS[1](1)),
+                lambda: app.workspace_info(WS),
+                lambda: app.workspace(WS),
+                lambda: app.explain_lead(decision.lead_id),  # type: ignore[arg-type]
+                lambda: app.explain_position(decision.position),  # type: ignore[arg-type]
+                lambda: app.configuration_history(WS),
+                lambda: app.lead(decision.lead_id),  # type: ignore[arg-type]
+            ]
+            for read in reads:
+                started = time.monotonic()
+                assert read() is not None
+                assert time.monotonic() - started < 2, read
+        finally:
+            release.set()
+            writer.join()
