@@ -48,8 +48,13 @@ class GroupCommit:
         self, workspace: str, submission: Submission, drop_unknown: bool
     ) -> Future[Decision]:
         """Queue one payload; its future holds the decision once it is committed, or the
-        error that kept its batch from being recorded."""
+        error that kept its batch from being recorded.  From the committing thread itself
+        (a callback of a future it resolved) the payload is recorded at once: waiting
+        for the queue there would wait forever."""
         pending = _Pending(workspace, submission, drop_unknown)
+        if threading.current_thread() is self._thread:
+            self._commit([pending])
+            return pending.future
         with self._lock:
             if self._closed:
                 raise RuntimeError("this Leadkey is closed")

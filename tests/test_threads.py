@@ -248,3 +248,20 @@ def test_reads_do_not_wait_for_a_write_transaction(durable_url: str) -> None:
         finally:
             release.set()
             writer.join()
+
+
+def test_a_callback_of_a_decision_may_ingest_again() -> None:
+    """Callbacks of the futures run in the committing thread: an ingest from one is
+    recorded there and then, not queued behind the thread that would wait for it."""
+    with Leadkey("memory:") as app:
+        app.create_workspace(WS)
+        followed: list[Decision] = []
+        first = app.submit(WS, body(1, 0, "first"))
+        first.add_done_callback(
+            lambda _: followed.append(app.submit(WS, body(2, 0, "next")).result(timeout=5))
+        )
+        assert first.result().outcome is Outcome.CREATED
+        deadline = time.monotonic() + 10
+        while not followed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [d.outcome for d in followed] == [Outcome.CREATED]
