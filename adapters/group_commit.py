@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from queue import SimpleQueue
 
 from leadkey.domain.decisions import Decision
+from leadkey.domain.errors import StoreUnavailable
 
 from .views import Submission
 
@@ -57,7 +58,7 @@ class GroupCommit:
             return pending.future
         with self._lock:
             if self._closed:
-                raise RuntimeError("this Leadkey is closed")
+                raise StoreUnavailable("this Leadkey is closed")
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="leadkey-group-commit", daemon=True

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadkey import Decision, Leadkey, Outcome, UnknownWorkspace
+from leadkey import Decision, Leadkey, Outcome, StoreUnavailable, UnknownWorkspace
 
 WS = "w"
 #: Spellings of one Indian mobile number n (all key to +91 98 n).
@@ -182,7 +182,7 @@ def test_closing_records_what_was_submitted(sqlite_url: str) -> None:
     assert all(f.result().outcome is Outcome.CREATED for f in futures)
     with Leadkey(sqlite_url) as again:
         assert again.workspace_info(WS).leads == 50
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(StoreUnavailable, match="closed"):
         app.submit(WS, body(1, 0, "x"))
 
 
