@@ -17,7 +17,13 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, LocalNotificationLog
-from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError
+from eventsourcing.persistence import (
+    InfrastructureFactoryError,
+    IntegrityError,
+    Mapper,
+    PersistenceError,
+)
+from eventsourcing.utils import TopicError
 
 from leadkey.domain.decisions import (
     Decision,
@@ -57,7 +63,7 @@ from .event_log import LeadLog
 from .group_commit import GroupCommit
 from .indexes import LeadIndex, MemoryIndex, StoredIndex
 from .preparers import Preparers, Wire, from_wire
-from .store_errors import store_errors, wrap_store_errors
+from .store_errors import check_open, store_errors, wrap_store_errors
 from .stores import check_postgres, store_env
 from .views import LeadView, Lookup, Submission, WorkspaceInfo, WorkspaceView
 
@@ -125,10 +131,11 @@ class Leadkey:
         and why is logged and kept in :attr:`index_repairs`; one behind the log catches
         up.  Read-only, such an index is not repaired: it is built in memory instead.
 
-        Raises ``InvalidConfiguration`` (a store URL leadkey cannot use) or
-        ``StoreUnavailable`` (the store cannot be reached or opened).
+        Raises ``InvalidConfiguration`` (a store URL or ``env`` setting leadkey cannot
+        use) or ``StoreUnavailable`` (the store cannot be reached or opened).
         """
         settings = {**store_env(store, read_only=read_only), **(env or {})}
+        self._closed = False
         #: What opening found wrong with the stored index (it was rebuilt, or bypassed).
         self.index_repairs: list[str] = []
         #: Batches decided again because another writer recorded in the workspace first.
@@ -138,10 +145,14 @@ class Leadkey:
         self._past_lock = Lock()
         self._group = GroupCommit(self._record_group)
         with store_errors():
-            if settings["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
-                settings.setdefault("POSTGRES_CONNECT_TIMEOUT", str(max(1, round(connect_timeout))))
-                check_postgres(settings, connect_timeout)
-            self._log = LeadLog(env=settings)
+            try:
+                if settings["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+                    timeout = str(max(1, round(connect_timeout)))
+                    settings.setdefault("POSTGRES_CONNECT_TIMEOUT", timeout)
+                    check_postgres(settings, connect_timeout)
+                self._log = LeadLog(env=settings)
+            except (ImportError, TopicError, InfrastructureFactoryError) as error:
+                raise _cannot_open(error) from error
             self._memory = MemoryIndex(self._log, live=not read_only)
             self.leads: LeadIndex = self._memory
             if is_indexed(self._log.recorder):
@@ -188,10 +199,17 @@ class Leadkey:
         """The ``eventsourcing`` settings in force (read-only)."""
         return MappingProxyType(dict(self._log.env))
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called: every method then raises ``StoreUnavailable``."""
+        return self._closed
+
     def close(self) -> None:
-        """Record what was submitted, then close the store."""
+        """Record what was submitted, then close the store (again: nothing to do)."""
         self._group.close()
-        self._log.close()
+        if not self._closed:
+            self._closed = True
+            self._log.close()
 
     def __enter__(self) -> Leadkey:
         return self
@@ -212,6 +230,8 @@ class Leadkey:
         fields: Mapping[str, str] | None = None,
     ) -> WorkspaceInfo:
         """Create a workspace.  Raises ``InvalidConfiguration`` if it is invalid or exists."""
+        if not isinstance(name, str):
+            raise InvalidArgument(f"a workspace name is a string, not {type(name).__name__}")
         workspace = Workspace.create(
             name,
             country=country,
@@ -224,12 +244,12 @@ class Leadkey:
         for _ in range(MAX_ATTEMPTS):
             try:
                 self.leads.put(events)
-                break
+                return self.workspace_info(name)
             except IndexBehind:  # caught up: these events do not depend on the index
                 continue
             except IntegrityError:
                 raise InvalidConfiguration(f"workspace {name!r} already exists") from None
-        return self.workspace_info(name)
+        raise ConcurrencyError(f"the index kept moving while workspace {name!r} was created")
 
     @wrap_store_errors
     def workspace_info(self, name: str) -> WorkspaceInfo:
@@ -241,7 +261,7 @@ class Leadkey:
     def workspace(self, name: str) -> WorkspaceView:
         """A read-only copy of the workspace's whole index (every lead's version, the
         index under the identifier in force).  Raises ``UnknownWorkspace``."""
-        return WorkspaceView.of(self.leads.load(self._state(name)))
+        return self.leads.view(self._state(name))
 
     @wrap_store_errors
     def check_workspace(self, name: str) -> None:
@@ -365,13 +385,19 @@ class Leadkey:
         the order in which they were submitted.
         """
         _check_name(workspace)
-        return self._group.submit(workspace, Submission(payload, source), drop_unknown)
+        # (read now: a caller may change its payload or source once this returns)
+        submission = Submission(payload, dict(source) if isinstance(source, Mapping) else source)
+        text = _payload_text(payload)
+        return self._group.submit(workspace, submission, text, drop_unknown)
 
     def _record_group(
-        self, workspace: str, submissions: Sequence[Submission], drop_unknown: bool
+        self,
+        workspace: str,
+        submissions: Sequence[Submission],
+        texts: Sequence[str],
+        drop_unknown: bool,
     ) -> list[Decision]:
         with store_errors():
-            texts = [_payload_text(s.payload) for s in submissions]
             return self._ingest_batch(workspace, submissions, texts, None, drop_unknown)
 
     @wrap_store_errors
@@ -419,6 +445,7 @@ class Leadkey:
         prepared: Wire | None,
         drop_unknown: bool,
     ) -> list[Decision]:
+        check_open(self)  # (between the batches of ingest_many too)
         ready: tuple[MatchConfig | None, list[Prepared]] | None = None
         with self._write_lock, self.leads.turn(workspace_id(workspace)):
             for attempt in range(MAX_ATTEMPTS):
@@ -441,7 +468,7 @@ class Leadkey:
                     continue
                 return [
                     replace(d, position=r.notification.id, recorded_at=r.domain_event.timestamp)
-                    for d, r in zip(decisions, recordings, strict=False)
+                    for d, r in zip(decisions, recordings[: len(decisions)], strict=True)
                 ]
         raise ConcurrencyError("a batch kept conflicting with other writers")
 
@@ -531,7 +558,7 @@ class Leadkey:
             state = self._index_at(at).view.workspace(workspace)
             if state is None:
                 self.check_workspace(workspace)  # never created: UnknownWorkspace
-                created = self._positions(workspace_id(workspace)).get(1)
+                created = event_positions(self._log, workspace_id(workspace)).get(1)
                 raise WorkspaceNotCreatedYet(workspace, at, created)
         while True:  # (an in-memory index changes in place: see ``WorkspaceIndex.reconfigure``)
             config = state.config
@@ -553,31 +580,33 @@ class Leadkey:
         return Lookup(workspace, at, config, key, lead)
 
     def _index_at(self, position: int) -> IdentifierIndexProjection:
-        """The index as of ``position`` (the log before it never changes: kept for reuse)."""
+        """The index as of ``position``: the log up to a position never changes, so the
+        index of a recent one is kept for reuse (past the log's end: of its end)."""
+        position = min(position, self._log.recorder.max_notification_id() or 0)
         with self._past_lock:
             found = self._past.get(position)
-            if found is None:
-                found = self._past[position] = index_at(self._log, position)
-                while len(self._past) > PAST_INDEXES:
-                    self._past.popitem(last=False)
-            self._past.move_to_end(position)
-            return found
+            if found is not None:
+                self._past.move_to_end(position)
+                return found
+        found = index_at(self._log, position)  # (built outside the lock: readers go on)
+        with self._past_lock:
+            self._past[position] = found
+            while len(self._past) > PAST_INDEXES:
+                self._past.popitem(last=False)
+        return found
 
     @wrap_store_errors
     def lead(self, lead_id: UUID | str) -> LeadView:
         """The lead with that id (a UUID or its text), as it is now: its key is the one it
         was created with.  Raises ``UnknownLead``."""
+        uuid = _lead_uuid(lead_id)
         try:
-            uuid = lead_id if isinstance(lead_id, UUID) else UUID(str(lead_id))
             aggregate: object = self._log.repository.get(uuid)
-        except (ValueError, AggregateNotFoundError):
+        except AggregateNotFoundError:
             raise UnknownLead(lead_id) from None
         if not isinstance(aggregate, Lead):
             raise UnknownLead(lead_id)
         return LeadView(uuid, aggregate.key, dict(aggregate.fields), aggregate.version)
-
-    def _positions(self, aggregate_id: UUID) -> dict[int, int]:
-        return event_positions(self._log, aggregate_id)
 
     # -- audit --------------------------------------------------------------------
 
@@ -599,9 +628,10 @@ class Leadkey:
     def explain_lead(self, lead_id: UUID | str) -> list[DecisionExplained]:
         """Every decision that created or updated the lead, oldest first, each with its
         log position and the field changes it made.  Raises ``UnknownLead``."""
+        uuid = _lead_uuid(lead_id)
         try:
-            return audit.explain_lead(self._log, lead_id)
-        except (ValueError, AggregateNotFoundError):
+            return audit.explain_lead(self._log, uuid)
+        except AggregateNotFoundError:
             raise UnknownLead(lead_id) from None
 
     @wrap_store_errors
@@ -634,6 +664,8 @@ class Leadkey:
         the log up to ``until``, a switch to a field that is not (yet) an identifier-type
         field of the workspace, or to an unknown country."""
         _check_name(workspace)
+        if until is not None:
+            check_position(until)
         return what_if(self._log, workspace, switches, until=until)
 
     # -- the stored index ------------------------------------------------------------
@@ -670,6 +702,7 @@ class Leadkey:
         """Compare the workspace's stored index with one rebuilt from the log at the
         stored position: that position and the differences (none: equal).  None when
         this process does not read a stored index (``memory:``, or one it bypassed)."""
+        _check_name(workspace)
         if not isinstance(self.leads, StoredIndex):
             return None
         position, stored, counts = self.leads.durable.snapshot(workspace)
@@ -691,6 +724,31 @@ def _ready(
 def _pause(attempt: int) -> None:
     """Back off before retrying after a conflict (random, growing up to 0.1 s)."""
     time.sleep(random.uniform(0, min(0.1, 0.001 * 2**attempt)))
+
+
+def _cannot_open(error: Exception) -> InvalidConfiguration:
+    """Why the store cannot be opened: its driver is missing (``error`` is an ImportError
+    or wraps one), or an ``eventsourcing`` setting names nothing it can use."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ImportError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return InvalidConfiguration(f"cannot open the store: {error}")
+    return InvalidConfiguration(
+        f"cannot open the store: {cause} (PostgreSQL needs: pip install 'leadkey[postgres]')"
+    )
+
+
+def _lead_uuid(lead_id: object) -> UUID:
+    """A lead id given as a UUID or its text; ``UnknownLead`` for text that is not one."""
+    if isinstance(lead_id, UUID):
+        return lead_id
+    if not isinstance(lead_id, str):
+        raise InvalidArgument(f"a lead id is a UUID or its text, not {type(lead_id).__name__}")
+    try:
+        return UUID(lead_id)
+    except ValueError:
+        raise UnknownLead(lead_id) from None
 
 
 def _check_name(workspace: object) -> None:

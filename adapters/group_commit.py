@@ -6,36 +6,41 @@ batch, and records each workspace's share in one transaction with one step of th
 workspace's decision sequence; each submitter's future is resolved with its own decision
 once that transaction has committed.  While one batch commits the next one gathers, so
 the more callers there are, the larger the batches: no waiting for a batch to fill.
+The thread starts with the first submission and stops after a second without any.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from queue import SimpleQueue
+from itertools import groupby
+from queue import Empty, SimpleQueue
 
 from leadkey.domain.decisions import Decision
 from leadkey.domain.errors import StoreUnavailable
 
 from .views import Submission
 
-#: ``record(workspace, submissions, drop_unknown)``: decide and commit, in order.
-Record = Callable[[str, Sequence[Submission], bool], Sequence[Decision]]
+#: ``record(workspace, submissions, texts, drop_unknown)``: decide and commit, in order.
+Record = Callable[[str, Sequence[Submission], Sequence[str], bool], Sequence[Decision]]
+#: Seconds without a submission after which the committer thread stops.
+IDLE = 1.0
 
 
 @dataclass(slots=True)
 class _Pending:
     workspace: str
     submission: Submission
+    text: str
     drop_unknown: bool
     future: Future[Decision] = field(default_factory=Future)
 
 
 class GroupCommit:
     """Decides and records submitted payloads in batches of up to ``batch_size``, in one
-    thread of its own (started on the first submission)."""
+    thread of its own."""
 
     def __init__(self, record: Record, batch_size: int = 1000) -> None:
         self._record = record
@@ -46,13 +51,14 @@ class GroupCommit:
         self._closed = False
 
     def submit(
-        self, workspace: str, submission: Submission, drop_unknown: bool
+        self, workspace: str, submission: Submission, text: str, drop_unknown: bool
     ) -> Future[Decision]:
-        """Queue one payload; its future holds the decision once it is committed, or the
-        error that kept its batch from being recorded.  From the committing thread itself
-        (a callback of a future it resolved) the payload is recorded at once: waiting
-        for the queue there would wait forever."""
-        pending = _Pending(workspace, submission, drop_unknown)
+        """Queue one payload (``text``: what is recorded for it); its future holds the
+        decision once it is committed, or the error that kept its batch from being
+        recorded.  From the committing thread itself (a callback of a future it
+        resolved) the payload is recorded at once: waiting for the queue there would
+        wait forever."""
+        pending = _Pending(workspace, submission, text, drop_unknown)
         if threading.current_thread() is self._thread:
             self._commit([pending])
             return pending.future
@@ -68,45 +74,70 @@ class GroupCommit:
         return pending.future
 
     def close(self) -> None:
-        """Record what was submitted, then stop the thread."""
+        """Record what was submitted, then stop the thread (from the thread itself, a
+        callback: it stops once that callback returns)."""
         with self._lock:
             self._closed = True
             thread = self._thread
             if thread is not None:
                 self._queue.put(None)
-        if thread is not None:
+        if thread is not None and thread is not threading.current_thread():
             thread.join()
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < self._batch_size and not self._queue.empty():
-                item = self._queue.get()
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
+        for batch in self._batches():
             self._commit(batch)
-            if stop:
+
+    def _batches(self) -> Iterator[list[_Pending]]:
+        """What was submitted since the last batch, until closed or idle for ``IDLE``."""
+        while True:
+            try:
+                first = self._queue.get(timeout=IDLE)
+            except Empty:
+                with self._lock:  # (submissions are queued under the lock)
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            batch: list[_Pending] = []
+            item: _Pending | None = first
+            while item is not None:
+                batch.append(item)
+                if len(batch) == self._batch_size or self._queue.empty():
+                    break
+                item = self._queue.get()
+            if batch:
+                yield batch
+            if item is None:
                 return
 
     def _commit(self, batch: list[_Pending]) -> None:
-        groups: dict[tuple[str, bool], list[_Pending]] = {}
-        for pending in batch:
-            groups.setdefault((pending.workspace, pending.drop_unknown), []).append(pending)
-        for (workspace, drop_unknown), items in groups.items():
-            live = [p for p in items if p.future.set_running_or_notify_cancel()]
-            if not live:
-                continue
-            try:
-                decisions = self._record(workspace, [p.submission for p in live], drop_unknown)
-            except Exception as error:  # each caller gets the error of its batch
-                for pending in live:
-                    pending.future.set_exception(error)
-                continue
-            for pending, decision in zip(live, decisions, strict=True):
-                pending.future.set_result(decision)
+        """Record the batch: each workspace's payloads in the order they were submitted,
+        together unless ``drop_unknown`` changes between them."""
+        try:
+            for workspace, items in groupby(
+                sorted(batch, key=lambda p: p.workspace), key=lambda p: p.workspace
+            ):
+                for drop_unknown, run in groupby(items, key=lambda p: p.drop_unknown):
+                    self._commit_run(workspace, drop_unknown, list(run))
+        except Exception as error:  # a defect: its callers fail, the thread goes on
+            failure = StoreUnavailable(f"the batch was not recorded: {error!r}")
+            failure.__cause__ = error
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(failure)
+
+    def _commit_run(self, workspace: str, drop_unknown: bool, items: list[_Pending]) -> None:
+        live = [p for p in items if p.future.set_running_or_notify_cancel()]
+        if not live:
+            return
+        try:
+            decisions = self._record(
+                workspace, [p.submission for p in live], [p.text for p in live], drop_unknown
+            )
+        except Exception as error:  # each caller gets the error of its batch
+            for pending in live:
+                pending.future.set_exception(error)
+            return
+        for pending, decision in zip(live, decisions, strict=True):
+            pending.future.set_result(decision)

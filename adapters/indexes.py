@@ -29,7 +29,7 @@ from leadkey.projections.identifier_index import (
 )
 
 from .durable_index import DurableIndex, IndexBehind, Matches, WorkspaceState
-from .views import WorkspaceInfo
+from .views import WorkspaceInfo, WorkspaceView
 
 
 class State(Protocol):
@@ -65,7 +65,7 @@ class LeadIndex(Protocol):
     def matches(self, state: Any, keys: Iterable[str]) -> Any: ...
     def info(self, state: Any) -> WorkspaceInfo: ...
     def plan(self, state: Any, identifier: str, generation: int) -> RebuildReport: ...
-    def load(self, state: Any) -> WorkspaceIndex: ...
+    def view(self, state: Any) -> WorkspaceView: ...
     def put(self, events: Sequence[Any]) -> list[Recorded]: ...
     def catch_up(self) -> None: ...
     def turn(self, workspace: UUID) -> AbstractContextManager[None]: ...
@@ -76,9 +76,12 @@ class MemoryIndex:
     log on first use and kept up to date with what this process records.
 
     ``live``: this process is the log's only writer (``memory:``), so once caught up the
-    index changes only with what this process records, and reads take no lock: they see
-    the index before or after a batch, never wait for it.  Otherwise (read-only, while
-    other processes write) every read catches up first.
+    index changes only with what this process records, and lookups take no lock: they
+    never wait for a batch, and may see part of one being indexed (its decisions are
+    returned only once all of it is).  Otherwise (read-only, while other processes
+    write) every read catches up first.  Reads that go through a whole workspace
+    (:meth:`plan`, :meth:`view`) take the lock, which a batch holds while it is
+    recorded and indexed.
     """
 
     def __init__(self, app: Application[UUID], *, live: bool = True) -> None:
@@ -105,10 +108,12 @@ class MemoryIndex:
         return WorkspaceInfo(state.config, len(state.versions), len(state.index))
 
     def plan(self, state: WorkspaceIndex, identifier: str, generation: int) -> RebuildReport:
-        return state.plan(identifier, generation)[1]
+        with self.lock:
+            return state.plan(identifier, generation)[1]
 
-    def load(self, state: WorkspaceIndex) -> WorkspaceIndex:
-        return state
+    def view(self, state: WorkspaceIndex) -> WorkspaceView:
+        with self.lock:
+            return WorkspaceView.of(state)
 
     def turn(self, workspace: UUID) -> AbstractContextManager[None]:
         """Nothing to wait for: one process, whose writers take the application's lock."""
@@ -151,8 +156,8 @@ class StoredIndex:
     def plan(self, state: WorkspaceState, identifier: str, generation: int) -> RebuildReport:
         return self.durable.plan(state.config, identifier, generation)
 
-    def load(self, state: WorkspaceState) -> WorkspaceIndex:
-        return self.durable.load(state)
+    def view(self, state: WorkspaceState) -> WorkspaceView:
+        return WorkspaceView.of(self.durable.load(state))
 
     def turn(self, workspace: UUID) -> AbstractContextManager[None]:
         """The store's turn for ``workspace``'s writers, where it has one (PostgreSQL:

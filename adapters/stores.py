@@ -33,6 +33,8 @@ def store_env(url: str, *, read_only: bool = False) -> dict[str, str]:
     it can be a read-only file, in a read-only folder; a file that does not exist is an
     empty store, and is not created.  PostgreSQL is opened as usual.
     """
+    if not isinstance(url, str):
+        raise StoreError(f"a store is given by its URL (a string), not {type(url).__name__}")
     if url in ("memory:", "memory://"):
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     path = sqlite_file(url)
@@ -103,18 +105,15 @@ def check_postgres(env: dict[str, str], timeout: float) -> None:
             password=env["POSTGRES_PASSWORD"],
             connect_timeout=max(1, round(timeout)),
         )
+        with connection:
+            schema = env.get("POSTGRES_SCHEMA")
+            query = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
+            missing = schema and not connection.execute(query, [schema]).fetchone()
     except psycopg.Error as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise StoreUnavailable(f"cannot connect to PostgreSQL at {where}: {reason}") from error
-    with connection:
-        schema = env.get("POSTGRES_SCHEMA")
-        if (
-            schema
-            and not connection.execute(
-                "SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema]
-            ).fetchone()
-        ):
-            raise StoreError(f"PostgreSQL database {where} has no schema {schema!r}")
+    if missing:
+        raise StoreError(f"PostgreSQL database {where} has no schema {schema!r}")
 
 
 def sqlite_file(url: str) -> str | None:

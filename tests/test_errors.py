@@ -30,6 +30,7 @@ from leadkey import (
     WhatIfError,
     WorkspaceNotCreatedYet,
 )
+from leadkey.adapters.durable_index import IndexBehind
 
 PHONE = {"fields": {"phone": "9999999991"}}
 
@@ -61,6 +62,16 @@ def test_arguments_of_the_wrong_kind(app: Leadkey) -> None:
         app.lookup("w", "9999999991", at=-1)
     with pytest.raises(InvalidArgument, match="workers must be 0 or 1"):
         app.replay("w", workers=2)
+    with pytest.raises(PositionError):
+        app.what_if("w", Switch(identifier="phone"), until=-1)
+    with pytest.raises(InvalidArgument, match="a lead id is a UUID or its text"):
+        app.lead(5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="a workspace name is a string"):
+        app.create_workspace(5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="a workspace name is a string"):
+        app.stored_index_differences(5)  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match="a store is given by its URL"):
+        Leadkey(5)  # type: ignore[arg-type]
     assert app.workspace_info("w").leads == 0  # nothing was recorded
 
 
@@ -74,6 +85,9 @@ def test_configurations_refused(app: Leadkey) -> None:
         app.change_identifier("w", "no_such_field")
     with pytest.raises(StoreError):  # a store URL leadkey cannot use
         Leadkey("mysql://localhost/leads")
+    with pytest.raises(InvalidConfiguration, match="cannot open the store") as caught:
+        Leadkey("memory:", env={"COMPRESSOR_TOPIC": "no_such_module:compressor"})
+    assert caught.value.__cause__ is not None  # eventsourcing's own error
     assert issubclass(StoreError, InvalidConfiguration)
 
 
@@ -117,6 +131,38 @@ def test_a_conflict_that_keeps_recurring(app: Leadkey, monkeypatch: pytest.Monke
         app.ingest("w", PHONE)
     with pytest.raises(ConcurrencyError):
         app.add_field("w", "city", "text")
+
+
+def test_an_index_that_keeps_moving_under_a_new_workspace(
+    app: Leadkey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def behind(events: object) -> None:
+        raise IndexBehind("another program wrote to the log")
+
+    monkeypatch.setattr(application, "MAX_ATTEMPTS", 3)
+    monkeypatch.setattr(app.leads, "put", behind)
+    with pytest.raises(ConcurrencyError, match="'w'"):
+        app.create_workspace("w")
+
+
+def test_a_closed_leadkey_is_unavailable(sqlite_url: str) -> None:
+    app = Leadkey(sqlite_url)
+    app.create_workspace("w")
+    decisions = app.ingest_many("w", [PHONE, {"fields": {"phone": "9999999992"}}], batch_size=1)
+    next(decisions)
+    app.close()
+    assert app.closed
+    for call in (
+        lambda: next(decisions),  # the next batch of an ingest_many under way
+        lambda: app.lookup("w", "9999999991"),
+        lambda: app.workspace_info("w"),
+        lambda: app.ingest("w", PHONE),
+    ):
+        with pytest.raises(StoreUnavailable, match="closed"):
+            call()
+    app.close()  # again: nothing to do
+    with Leadkey(sqlite_url) as again:
+        assert again.workspace_info("w").leads == 1
 
 
 def _closed_port() -> int:

@@ -7,16 +7,30 @@ a reader never misses a lead whose decision was already returned to a writer.
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadkey import Decision, Leadkey, Outcome, StoreUnavailable, UnknownWorkspace
+from leadkey import (
+    MAX_POSITION,
+    Decision,
+    DecisionExplained,
+    Leadkey,
+    Outcome,
+    StoreUnavailable,
+    Submission,
+    UnknownWorkspace,
+)
+from leadkey.adapters import group_commit
+from leadkey.adapters.group_commit import GroupCommit
 
 WS = "w"
 #: Spellings of one Indian mobile number n (all key to +91 98 n).
@@ -265,3 +279,146 @@ def test_a_callback_of_a_decision_may_ingest_again() -> None:
         while not followed and time.monotonic() < deadline:
             time.sleep(0.01)
         assert [d.outcome for d in followed] == [Outcome.CREATED]
+
+
+def test_lookups_past_the_end_of_the_log_see_what_is_recorded_later() -> None:
+    with Leadkey("memory:") as app:
+        app.create_workspace(WS)
+        assert app.lookup(WS, SPELLINGS[0](1), at=MAX_POSITION) is None
+        decision = app.ingest(WS, body(1, 0, "x"))
+        found = app.lookup(WS, SPELLINGS[1](1), at=MAX_POSITION)
+        assert found is not None and found.lead_id == decision.lead_id
+
+
+def test_a_payload_is_read_when_it_is_submitted() -> None:
+    """A caller may reuse its payload and source once ``submit`` returns."""
+    with Leadkey("memory:") as app:
+        app.create_workspace(WS, fields={"name": "text"})
+        futures = []
+        for n in range(50):
+            payload, source = body(n, 0, "as sent"), {"line": n}
+            futures.append(app.submit(WS, payload, source=source))
+            payload["fields"]["name"] = "changed later"
+            source["line"] = -1
+        for n, future in enumerate(futures):
+            decision = future.result()
+            explained = app.explain_position(decision.position)  # type: ignore[arg-type]
+            assert isinstance(explained, DecisionExplained)
+            assert explained.source == {"line": n}
+            assert app.lead(decision.lead_id).fields["name"] == "as sent"  # type: ignore[arg-type]
+
+
+def _gathered(record_first: Callable[[], None]) -> tuple[GroupCommit, list[tuple[Any, ...]]]:
+    """A GroupCommit whose first batch waits for ``record_first``, while more gather;
+    each payload's decision is its text, and each batch is noted."""
+    batches: list[tuple[Any, ...]] = []
+
+    def record(workspace: str, submissions: Any, texts: Any, drop_unknown: bool) -> Any:
+        if not batches:
+            record_first()
+        batches.append((workspace, list(texts), drop_unknown))
+        return list(texts)
+
+    return GroupCommit(record), batches
+
+
+def test_group_commit_keeps_each_workspace_in_the_order_submitted() -> None:
+    gate = threading.Event()
+    group, batches = _gathered(lambda: gate.wait(10))
+    sent = [("a", "0", False), ("a", "1", False), ("b", "1", False), ("a", "2", True)]
+    sent += [("a", "3", False), ("b", "2", True), ("a", "4", False)]
+    futures = [group.submit(ws, Submission(text), text, drop) for ws, text, drop in sent]
+    gate.set()
+    assert [f.result(timeout=10) for f in futures] == [text for _, text, _ in sent]
+    group.close()
+    recorded = {ws: [t for w, texts, _ in batches if w == ws for t in texts] for ws in "ab"}
+    assert recorded == {"a": ["0", "1", "2", "3", "4"], "b": ["1", "2"]}
+    flags = {(w, t): drop for w, texts, drop in batches for t in texts}
+    assert flags == {(ws, text): drop for ws, text, drop in sent}
+
+
+def test_a_batch_that_goes_wrong_fails_its_callers_and_not_the_next() -> None:
+    calls = []
+
+    def record(workspace: str, submissions: Any, texts: Any, drop_unknown: bool) -> Any:
+        calls.append(texts)
+        return [] if len(calls) == 1 else list(texts)  # the first batch: no decisions
+
+    group = GroupCommit(record)
+    with pytest.raises(StoreUnavailable, match="not recorded"):
+        group.submit(WS, Submission("x"), "x", False).result(timeout=10)
+    assert group.submit(WS, Submission("y"), "y", False).result(timeout=10) == "y"
+    group.close()
+
+
+def test_the_committing_thread_stops_when_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(group_commit, "IDLE", 0.05)
+
+    def committing() -> bool:
+        return any(t.name == "leadkey-group-commit" for t in threading.enumerate())
+
+    app = Leadkey("memory:")
+    app.create_workspace(WS)
+    for round_ in range(2):  # and starts again
+        assert app.ingest(WS, body(round_, 0, "x")).outcome is Outcome.CREATED
+        deadline = time.monotonic() + 10
+        while committing() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not committing()
+    left = weakref.ref(app)
+    del app
+    gc.collect()
+    assert left() is None  # no thread holds on to an instance its owner dropped
+
+
+def test_a_callback_of_a_decision_may_close() -> None:
+    app = Leadkey("memory:")
+    app.create_workspace(WS)
+    first = app.submit(WS, body(1, 0, "x"))
+    first.add_done_callback(lambda _: app.close())
+    assert first.result(timeout=10).outcome is Outcome.CREATED
+    deadline = time.monotonic() + 10
+    while not app.closed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(StoreUnavailable, match="closed"):
+        app.submit(WS, body(2, 0, "x"))
+
+
+@pytest.fixture
+def frequent_switches() -> Iterator[None]:
+    """Threads take turns as often as the interpreter lets them."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+@pytest.mark.usefixtures("frequent_switches")
+def test_whole_workspace_reads_while_an_in_memory_index_grows() -> None:
+    """Views and switch plans go through every lead: they copy under the index's lock,
+    never through dicts a writer is changing."""
+    with Leadkey("memory:") as app:
+        app.create_workspace(WS, fields={"email": "email"})
+        done = threading.Event()
+        errors: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                for n in range(300):
+                    payload = {"fields": {"phone": SPELLINGS[0](n), "email": f"{n}@x.in"}}
+                    list(app.ingest_many(WS, [payload]))
+            except BaseException as error:
+                errors.append(error)
+            finally:
+                done.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        reads = 0
+        while not done.is_set():
+            view = app.workspace(WS)
+            assert len(view.index) == len(view.versions)
+            app.change_identifier(WS, "email", dry_run=True)
+            reads += 1
+        writer.join()
+        assert errors == [] and reads > 0

@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import click
-from eventsourcing.persistence import InfrastructureFactoryError, PersistenceError
+from eventsourcing.persistence import PersistenceError
 
 from leadkey.domain.errors import (
     InvalidConfiguration,
@@ -163,10 +163,7 @@ class State:
                 )
             if read_only:
                 _check_store_file(self.store)
-            try:
-                self._app = Leadkey(self.store, read_only=read_only)
-            except (ImportError, InfrastructureFactoryError) as error:
-                raise CliError(_cannot_open(self.store, error)) from error
+            self._app = Leadkey(self.store, read_only=read_only)
             for note in self._app.index_repairs:
                 click.echo(f"leadkey: {note}", err=True)
         return self._app
@@ -183,20 +180,6 @@ def _check_store_file(store: str) -> None:
     path = sqlite_file(store)
     if path and os.path.isdir(os.path.dirname(path) or ".") and not os.path.lexists(path):
         raise CliError(f"no store at {path} yet: ingest or workspace create makes it")
-
-
-def _cannot_open(store: str, error: Exception) -> str:
-    """Why ``store`` cannot be opened: ``error`` is an ImportError, or wraps one (the
-    store's driver is missing), or is eventsourcing's error about its settings."""
-    cause: BaseException | None = error
-    while cause is not None and not isinstance(cause, ImportError):
-        cause = cause.__cause__ or cause.__context__
-    if cause is None:
-        return f"cannot open store {redacted(store)}: {error}"
-    return (
-        f"cannot open store {redacted(store)}: {cause} "
-        "(PostgreSQL needs: pip install 'leadkey[postgres]')"
-    )
 
 
 def open_app(ctx: click.Context, *, read_only: bool = False) -> Leadkey:
