@@ -72,6 +72,15 @@ class Lookup:
     key: str
     lead: LeadView | None
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "workspace": self.workspace,
+            "position": self.position,
+            "config": self.config.as_dict(),
+            "key": self.key,
+            "lead": None if self.lead is None else self.lead.as_dict(),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class WorkspaceInfo:
@@ -83,6 +92,9 @@ class WorkspaceInfo:
     config: MatchConfig
     leads: int
     indexed: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.config.as_dict(), "leads": self.leads, "indexed": self.indexed}
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,19 @@ class MatchConfig:
     def identifier_type(self) -> FieldType:
         return self.fields[self.identifier]
 
+    def as_dict(self) -> dict[str, Any]:
+        """The configuration in JSON types (the shape of ``workspace show --json``)."""
+        return {
+            "workspace": self.name,
+            "workspace_id": str(self.workspace_id),
+            "country": self.country,
+            "timezone": self.timezone,
+            "identifier": self.identifier,
+            "identifier_type": str(self.identifier_type),
+            "generation": self.generation,
+            "fields": {api: str(t) for api, t in self.fields.items()},
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:

@@ -15,6 +15,7 @@ restores it when the last reader leaves.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from test_what_if import (
     workspace,
 )
 
+from leadkey import Lookup, UnusableValue
 from leadkey.adapters.application import Leadkey
 from leadkey.adapters.strategies import WORKSPACE_FIELDS, payload_streams
 from leadkey.domain.decisions import Decision, MatchConfig
@@ -445,6 +447,17 @@ def assert_what_if_counts(report: WhatIfReport, replayed: ReplayReport) -> None:
     assert len(report.new_leads) <= report.leads and len(report.merges) <= report.leads
 
 
+def lookups(app: Leadkey, identifier: str, stream: list[Any]) -> list[Lookup]:
+    """Lookups of the identifier values of the stream, where they are usable keys."""
+    found = []
+    for body in stream:
+        fields = body.get("fields") if isinstance(body, dict) else None
+        if isinstance(fields, dict) and isinstance(fields.get(identifier), str):
+            with contextlib.suppress(UnusableValue):
+                found.append(app.find(WS, fields[identifier]))
+    return found
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     stream=payload_streams("phone", max_size=20),
@@ -481,6 +494,8 @@ def test_every_report_is_plain_json_and_its_counts_add_up(
         *(item.as_dict() for item in explained if item is not None),
         *(item.as_dict() for history in histories for item in history),
         *(item.as_dict() for item in app.configuration_history(WS)),
+        app.workspace_info(WS).as_dict(),
+        *(lookup.as_dict() for lookup in lookups(app, identifier, stream)),
     ]
     for as_dict in reports:
         assert_plain(as_dict)

@@ -6,7 +6,6 @@ from typing import Any
 
 import click
 
-from leadkey.adapters.views import WorkspaceInfo
 from leadkey.domain.field_types import STANDARD_FIELDS
 
 from .base import (
@@ -20,22 +19,6 @@ from .base import (
     store_option,
     workspace_option,
 )
-
-
-def _workspace_dict(info: WorkspaceInfo) -> dict[str, Any]:
-    config = info.config
-    return {
-        "workspace": config.name,
-        "workspace_id": str(config.workspace_id),
-        "country": config.country,
-        "timezone": config.timezone,
-        "identifier": config.identifier,
-        "identifier_type": str(config.identifier_type),
-        "generation": config.generation,
-        "fields": {api: str(t) for api, t in config.fields.items()},
-        "leads": info.leads,
-        "indexed": info.indexed,
-    }
 
 
 def _echo_workspace(data: dict[str, Any]) -> None:
@@ -115,7 +98,7 @@ def workspace_create(
     index = open_app(ctx).create_workspace(
         name, country=country, identifier=identifier, timezone=timezone, fields=fields
     )
-    data = _workspace_dict(index)
+    data = index.as_dict()
     if as_json:
         echo_json(data)
         return
@@ -134,7 +117,7 @@ def workspace_create(
 @click.pass_context
 def workspace_show(ctx: click.Context, workspace: str, as_json: bool) -> None:
     """Show a workspace's fields, identifier, country, generation and lead count."""
-    data = _workspace_dict(open_app(ctx, read_only=True).workspace_info(workspace))
+    data = open_app(ctx, read_only=True).workspace_info(workspace).as_dict()
     if as_json:
         echo_json(data)
     else:
