@@ -153,8 +153,7 @@ class Leadkey:
                 self._log = LeadLog(env=settings)
             except (ImportError, TopicError, InfrastructureFactoryError) as error:
                 raise _cannot_open(error) from error
-            self._memory = MemoryIndex(self._log, live=not read_only)
-            self.leads: LeadIndex = self._memory
+            self._index: LeadIndex = MemoryIndex(self._log, live=not read_only)
             if is_indexed(self._log.recorder):
                 self._open_stored_index(read_only)
 
@@ -167,7 +166,7 @@ class Leadkey:
         if read_only:
             tracked, last = durable.positions()
             if problem is None and tracked == last:
-                self.leads = StoredIndex(durable)
+                self._index = StoredIndex(durable)
             else:
                 why = problem or "is behind the log"
                 self.index_repairs.append(f"the stored index {why}: read from the log instead")
@@ -179,7 +178,7 @@ class Leadkey:
             durable.rebuild()
         else:
             durable.catch_up()
-        self.leads = StoredIndex(durable)
+        self._index = StoredIndex(durable)
 
     # -- what users of eventsourcing rely on ----------------------------------------
 
@@ -243,7 +242,7 @@ class Leadkey:
         events = [*workspace.collect_events(), *started.collect_events()]
         for _ in range(MAX_ATTEMPTS):
             try:
-                self.leads.put(events)
+                self._index.put(events)
                 return self.workspace_info(name)
             except IndexBehind:  # caught up: these events do not depend on the index
                 continue
@@ -255,13 +254,13 @@ class Leadkey:
     def workspace_info(self, name: str) -> WorkspaceInfo:
         """The workspace's configuration and counts of leads.  Its cost does not grow with
         the log (on SQLite and PostgreSQL).  Raises ``UnknownWorkspace``."""
-        return self.leads.info(self._state(name))
+        return self._index.info(self._state(name))
 
     @wrap_store_errors
     def workspace(self, name: str) -> WorkspaceView:
         """A read-only copy of the workspace's whole index (every lead's version, the
         index under the identifier in force).  Raises ``UnknownWorkspace``."""
-        return self.leads.view(self._state(name))
+        return self._index.view(self._state(name))
 
     @wrap_store_errors
     def check_workspace(self, name: str) -> None:
@@ -304,21 +303,21 @@ class Leadkey:
             self._command(workspace, command)
             state = self._state(workspace)
             aggregate = state.config
-        return self.leads.plan(state, aggregate.identifier, aggregate.generation)
+        return self._index.plan(state, aggregate.identifier, aggregate.generation)
 
     def _command(self, workspace: str, command: Any) -> None:
         _check_name(workspace)
-        with self._write_lock, self.leads.turn(workspace_id(workspace)):
+        with self._write_lock, self._index.turn(workspace_id(workspace)):
             for attempt in range(MAX_ATTEMPTS):
                 sequence = self._state(workspace).sequence
                 aggregate = self._load(workspace)
                 command(aggregate)
                 step = DecisionSequence.step(aggregate.id, sequence, "configuration")
                 try:
-                    self.leads.put([*aggregate.collect_events(), step])
+                    self._index.put([*aggregate.collect_events(), step])
                     return
                 except (IntegrityError, IndexBehind):
-                    self.leads.catch_up()
+                    self._index.catch_up()
                     _pause(attempt)
         raise ConcurrencyError(f"workspace {workspace!r} kept changing under this command")
 
@@ -330,7 +329,7 @@ class Leadkey:
 
     def _state(self, name: str) -> Any:
         _check_name(name)
-        state = self.leads.state(name)
+        state = self._index.state(name)
         if state is None:
             raise UnknownWorkspace(name)
         return state
@@ -434,7 +433,7 @@ class Leadkey:
                 yield from self._ingest_batch(workspace, submissions, texts, prepared, drop_unknown)
 
     def _config(self, workspace: str) -> MatchConfig | None:
-        state = self.leads.state(workspace)
+        state = self._index.state(workspace)
         return state.config if state else None
 
     def _ingest_batch(
@@ -447,9 +446,9 @@ class Leadkey:
     ) -> list[Decision]:
         check_open(self)  # (between the batches of ingest_many too)
         ready: tuple[MatchConfig | None, list[Prepared]] | None = None
-        with self._write_lock, self.leads.turn(workspace_id(workspace)):
+        with self._write_lock, self._index.turn(workspace_id(workspace)):
             for attempt in range(MAX_ATTEMPTS):
-                state = self.leads.state(workspace)
+                state = self._index.state(workspace)
                 if state is None and not drop_unknown:
                     raise UnknownWorkspace(workspace)
                 config = state.config if state else None
@@ -457,13 +456,13 @@ class Leadkey:
                     ready = config, _ready(config, texts, prepared)
                 index = None
                 if state is not None:
-                    index = self.leads.matches(state, [p.key for p in ready[1] if p.key])
+                    index = self._index.matches(state, [p.key for p in ready[1] if p.key])
                 decisions, events = self._conclude(workspace, index, submissions, ready[1])
                 try:
-                    recordings = self.leads.put(events)
+                    recordings = self._index.put(events)
                 except (IntegrityError, IndexBehind):  # another writer got in first
                     self.redecided += 1
-                    self.leads.catch_up()  # (the index too, if that writer did not keep it)
+                    self._index.catch_up()  # (the index too, if that writer did not keep it)
                     _pause(attempt)
                     continue
                 return [
@@ -566,7 +565,7 @@ class Leadkey:
                 key = identifier_key(config.identifier_type, value, config.country)
             except UnusableValue as error:
                 raise UnusableLookup(error, config, at) from error
-            index = state if at is not None else self.leads.matches(state, [key])
+            index = state if at is not None else self._index.matches(state, [key])
             found = index.lookup(key)
             if state.config is config:
                 break
@@ -694,7 +693,7 @@ class Leadkey:
         durable = DurableIndex(self._log)
         with self._write_lock:
             position = durable.rebuild()
-            self.leads = StoredIndex(durable)
+            self._index = StoredIndex(durable)
         return position
 
     @wrap_store_errors
@@ -703,9 +702,9 @@ class Leadkey:
         stored position: that position and the differences (none: equal).  None when
         this process does not read a stored index (``memory:``, or one it bypassed)."""
         _check_name(workspace)
-        if not isinstance(self.leads, StoredIndex):
+        if not isinstance(self._index, StoredIndex):
             return None
-        position, stored, counts = self.leads.durable.snapshot(workspace)
+        position, stored, counts = self._index.durable.snapshot(workspace)
         rebuilt = index_at(self._log, position).view.workspace(workspace)
         return position, differences(stored, counts, rebuilt)
 

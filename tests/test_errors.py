@@ -126,7 +126,7 @@ def test_a_conflict_that_keeps_recurring(app: Leadkey, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(application, "MAX_ATTEMPTS", 3)
     monkeypatch.setattr(application, "_pause", lambda attempt: None)
-    monkeypatch.setattr(app.leads, "put", refused)
+    monkeypatch.setattr(app._index, "put", refused)
     with pytest.raises(ConcurrencyError):
         app.ingest("w", PHONE)
     with pytest.raises(ConcurrencyError):
@@ -140,7 +140,7 @@ def test_an_index_that_keeps_moving_under_a_new_workspace(
         raise IndexBehind("another program wrote to the log")
 
     monkeypatch.setattr(application, "MAX_ATTEMPTS", 3)
-    monkeypatch.setattr(app.leads, "put", behind)
+    monkeypatch.setattr(app._index, "put", behind)
     with pytest.raises(ConcurrencyError, match="'w'"):
         app.create_workspace("w")
 

@@ -90,10 +90,10 @@ def test_sqlite_restart_gives_the_same_decisions(tmp_path: Path, stream: list, c
 def test_a_stale_writer_is_refused_by_the_store_and_re_decides(sqlite_url: str) -> None:
     writer_a, writer_b = Leadkey(sqlite_url), Leadkey(sqlite_url)
     writer_a.create_workspace("w")
-    stale = writer_b.leads.state("w")  # what B read before A's lead was recorded
+    stale = writer_b._index.state("w")  # what B read before A's lead was recorded
     created = writer_a.ingest("w", {"fields": {"phone": "9999999999", "name": "from A"}})
 
-    fresh_state, fresh_matches = writer_b.leads.state, writer_b.leads.matches
+    fresh_state, fresh_matches = writer_b._index.state, writer_b._index.matches
     calls = Counter()
 
     def stale_first(name: str) -> Any:
@@ -108,8 +108,8 @@ def test_a_stale_writer_is_refused_by_the_store_and_re_decides(sqlite_url: str) 
             else (fresh_matches(state, keys))
         )
 
-    writer_b.leads.state = stale_first  # type: ignore[method-assign]
-    writer_b.leads.matches = nothing_first  # type: ignore[method-assign]
+    writer_b._index.state = stale_first  # type: ignore[method-assign]
+    writer_b._index.matches = nothing_first  # type: ignore[method-assign]
     decision = writer_b.ingest("w", {"fields": {"phone": "+919999999999", "name": "from B"}})
     assert calls["state"] >= 2  # the store refused the duplicate; B re-decided
     assert decision.outcome is Outcome.UPDATED

@@ -235,7 +235,7 @@ def test_reads_do_not_wait_for_a_write_transaction(durable_url: str) -> None:
         holding, release = threading.Event(), threading.Event()
 
         def hold_the_write_transaction() -> None:
-            durable = app.leads.durable  # type: ignore[attr-defined]
+            durable = app._index.durable  # type: ignore[attr-defined]
             with durable.recorder.datastore.transaction(commit=True) as cursor:
                 durable.recorder.lock_log(cursor)  # as a writer does
                 cursor.execute(durable.dialect.sql("DELETE FROM {meta} WHERE 1 = 0"))
