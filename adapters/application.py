@@ -6,10 +6,11 @@ import asyncio
 import logging
 import random
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
+from datetime import timedelta
 from itertools import islice
 from threading import Lock, RLock
 from types import MappingProxyType
@@ -39,12 +40,14 @@ from leadkey.domain.errors import (
     ConcurrencyError,
     InvalidArgument,
     InvalidConfiguration,
+    KeyReused,
     UnknownLead,
     UnknownWorkspace,
     UnusableValue,
 )
 from leadkey.domain.lead import DroppedPayload, Lead
 from leadkey.domain.payload import NOT_TEXT, dumps, record_text, too_large
+from leadkey.domain.payload_keys import KEY_LIFETIME, check_key
 from leadkey.domain.sequence import DecisionSequence
 from leadkey.domain.workspace import Workspace, workspace_id
 from leadkey.projections import audit
@@ -58,6 +61,7 @@ from leadkey.projections.identifier_index import (
 from leadkey.projections.positions import event_positions
 from leadkey.projections.what_if import Switch, WhatIfReport, what_if
 
+from .claims import KeyState, NewClaim, Progress, Recorded, SameAs, key_states
 from .durable_index import DurableIndex, IndexBehind, differences, is_indexed
 from .event_log import LeadLog
 from .group_commit import GroupCommit
@@ -119,12 +123,14 @@ class Leadkey:
         *,
         read_only: bool = False,
         connect_timeout: float = CONNECT_TIMEOUT,
+        key_lifetime: timedelta = KEY_LIFETIME,
     ) -> None:
         """Open ``store``.  ``env`` adds ``eventsourcing`` settings (e.g. ``COMPRESSOR_TOPIC``).
 
         ``read_only`` opens a SQLite file read-only (for reads: a read-only file or folder
         works, and a missing file is not created); recording then fails.  A PostgreSQL
         server that does not answer within ``connect_timeout`` seconds is unavailable.
+        An idempotency key stands for its payload for ``key_lifetime`` (:meth:`ingest`).
 
         On SQLite and PostgreSQL the identifier index is kept in the store with the
         events.  Opening checks it: one that cannot be trusted is rebuilt from the log,
@@ -136,6 +142,7 @@ class Leadkey:
         """
         settings = {**store_env(store, read_only=read_only), **(env or {})}
         self._closed = False
+        self._key_lifetime = key_lifetime
         #: What opening found wrong with the stored index (it was rebuilt, or bypassed).
         self.index_repairs: list[str] = []
         #: Batches decided again because another writer recorded in the workspace first.
@@ -342,18 +349,27 @@ class Leadkey:
         payload: Any,
         *,
         source: Mapping[str, Any] | None = None,
+        key: str | None = None,
         drop_unknown: bool = False,
     ) -> Decision:
         """Decide and record one payload (an Async API body: JSON text, bytes or object)
         and return its decision, once committed.
 
+        ``key`` is the caller's idempotency key for the payload: while the key is held
+        (24 hours from its first use, :data:`KEY_LIFETIME`), the same payload under it
+        again is answered with the first one's decision (``repeated`` set) and records
+        nothing, and another payload under it raises ``KeyReused``.  The store holds
+        the key with the decision: two writers cannot both record under one key.
+
         Calls from several threads at once are committed together (:meth:`submit`).
         Raises ``UnknownWorkspace`` (nothing recorded) unless ``drop_unknown``: then a
         payload for a workspace that does not exist is recorded as dropped.  Raises
-        ``InvalidArgument`` for a ``source`` that cannot be recorded, ``StoreUnavailable``,
-        ``ConcurrencyError``.
+        ``InvalidArgument`` for a ``source`` or ``key`` that cannot be recorded,
+        ``KeyReused``, ``StoreUnavailable``, ``ConcurrencyError``.
         """
-        return self.submit(workspace, payload, source=source, drop_unknown=drop_unknown).result()
+        return self.submit(
+            workspace, payload, source=source, key=key, drop_unknown=drop_unknown
+        ).result()
 
     async def ingest_async(
         self,
@@ -361,10 +377,11 @@ class Leadkey:
         payload: Any,
         *,
         source: Mapping[str, Any] | None = None,
+        key: str | None = None,
         drop_unknown: bool = False,
     ) -> Decision:
         """:meth:`ingest` for asyncio: awaits the commit without blocking the event loop."""
-        future = self.submit(workspace, payload, source=source, drop_unknown=drop_unknown)
+        future = self.submit(workspace, payload, source=source, key=key, drop_unknown=drop_unknown)
         return await asyncio.wrap_future(future)
 
     def submit(
@@ -373,6 +390,7 @@ class Leadkey:
         payload: Any,
         *,
         source: Mapping[str, Any] | None = None,
+        key: str | None = None,
         drop_unknown: bool = False,
     ) -> Future[Decision]:
         """Queue one payload for group commit and return at once: the future holds its
@@ -385,7 +403,8 @@ class Leadkey:
         """
         _check_name(workspace)
         # (read now: a caller may change its payload or source once this returns)
-        submission = Submission(payload, dict(source) if isinstance(source, Mapping) else source)
+        copied = dict(source) if isinstance(source, Mapping) else source
+        submission = Submission(payload, copied, key)
         text = _payload_text(payload)
         return self._group.submit(workspace, submission, text, drop_unknown)
 
@@ -395,9 +414,11 @@ class Leadkey:
         submissions: Sequence[Submission],
         texts: Sequence[str],
         drop_unknown: bool,
-    ) -> list[Decision]:
+    ) -> list[Decision | KeyReused]:
         with store_errors():
-            return self._ingest_batch(workspace, submissions, texts, None, drop_unknown)
+            return self._ingest_batch(
+                workspace, submissions, texts, None, drop_unknown, strict=False
+            )
 
     @wrap_store_errors
     def ingest_many(
@@ -408,11 +429,23 @@ class Leadkey:
         batch_size: int = 1000,
         workers: int = 0,
         drop_unknown: bool = False,
+        input_id: str | None = None,
+        start: int | None = None,
     ) -> Iterator[Decision]:
         """Decide and record payloads in order, committing ``batch_size`` at a time.
 
-        Items are payloads or :class:`Submission`\\ s.  Decisions are yielded only
-        once their batch is committed, so every yielded decision is durable.
+        Items are payloads or :class:`Submission`\\ s (with a source, and a key as
+        :meth:`ingest` takes: a batch with a ``KeyReused`` payload raises it and records
+        nothing).  Decisions are yielded only once their batch is committed, so every
+        yielded decision is durable.
+
+        ``input_id`` names the input (for a file, a digest of its content): each batch
+        records how many of its payloads are recorded, with them, and a run with the
+        same ``input_id`` skips that many first (:meth:`input_progress`), so an
+        interrupted ingest run again records each payload once.  With ``start``, the
+        caller has skipped them: ``payloads`` are the input's after its first ``start``,
+        which must be what is recorded.  Two runs of one input at once: one stops with
+        ``ConcurrencyError``.
 
         With ``workers`` > 0, that many processes parse and normalize the next batches
         (:func:`prepare`, a pure function) while this one matches and records; the
@@ -422,15 +455,55 @@ class Leadkey:
             raise InvalidArgument(f"batch_size must be a positive integer, not {batch_size!r}")
         _check_name(workspace)
         items = iter(payloads)
+        progress = None
+        if input_id is not None:
+            progress = Progress.read(
+                self._log.repository, workspace_id(workspace), check_key(input_id)
+            )
+            if start is None:
+                deque(islice(items, progress.done), maxlen=0)  # recorded by an earlier run
+            elif start != progress.done:
+                raise ConcurrencyError(
+                    f"{progress.done} payloads of input {input_id!r} are recorded, not {start}:"
+                    " another run recorded some meanwhile"
+                )
         batches = iter(lambda: _batch(items, batch_size), None)
         if workers <= 0:
             for submissions, texts in batches:
-                yield from self._ingest_batch(workspace, submissions, texts, None, drop_unknown)
+                yield from self._ingest_strict(
+                    workspace, submissions, texts, None, drop_unknown, progress
+                )
             return
         with Preparers(workers) as preparers:
             ahead = preparers.pipeline(batches, lambda: self._config(workspace))
             for submissions, texts, prepared in ahead:
-                yield from self._ingest_batch(workspace, submissions, texts, prepared, drop_unknown)
+                yield from self._ingest_strict(
+                    workspace, submissions, texts, prepared, drop_unknown, progress
+                )
+
+    def _ingest_strict(
+        self,
+        workspace: str,
+        submissions: Sequence[Submission],
+        texts: Sequence[str],
+        prepared: Wire | None,
+        drop_unknown: bool,
+        progress: Progress | None,
+    ) -> list[Decision]:
+        """A batch of ``ingest_many``: all recorded, or ``KeyReused`` raised first."""
+        results = self._ingest_batch(
+            workspace, submissions, texts, prepared, drop_unknown, progress=progress
+        )
+        return [r for r in results if isinstance(r, Decision)]
+
+    @wrap_store_errors
+    def input_progress(self, workspace: str, input_id: str) -> int:
+        """How many payloads of the input ``input_id`` are recorded in ``workspace`` (the
+        ones a run of :meth:`ingest_many` with that ``input_id`` skips)."""
+        _check_name(workspace)
+        return Progress.read(
+            self._log.repository, workspace_id(workspace), check_key(input_id)
+        ).done
 
     def _config(self, workspace: str) -> MatchConfig | None:
         state = self._index.state(workspace)
@@ -443,33 +516,108 @@ class Leadkey:
         texts: Sequence[str],
         prepared: Wire | None,
         drop_unknown: bool,
-    ) -> list[Decision]:
+        *,
+        strict: bool = True,
+        progress: Progress | None = None,
+    ) -> list[Decision | KeyReused]:
+        """Decide and record a batch, in one transaction with one sequence step: each
+        payload's decision, or (unless ``strict``: then it is raised, nothing recorded)
+        the ``KeyReused`` its key gave.  Payloads repeated under their key are answered
+        with the decision recorded for them."""
         check_open(self)  # (between the batches of ingest_many too)
         ready: tuple[MatchConfig | None, list[Prepared]] | None = None
-        with self._write_lock, self._index.turn(workspace_id(workspace)):
+        uuid = workspace_id(workspace)
+        with self._write_lock, self._index.turn(uuid):
             for attempt in range(MAX_ATTEMPTS):
                 state = self._index.state(workspace)
                 if state is None and not drop_unknown:
                     raise UnknownWorkspace(workspace)
                 config = state.config if state else None
+                keys = key_states(
+                    self._log.repository, uuid, submissions, texts, self._key_lifetime
+                )
+                refused = next((k for k in keys if isinstance(k, KeyReused)), None)
+                if strict and refused is not None:
+                    raise refused
+                todo = [i for i, k in enumerate(keys) if k is None or isinstance(k, NewClaim)]
                 if ready is None or ready[0] != config:
                     ready = config, _ready(config, texts, prepared)
-                index = None
-                if state is not None:
-                    index = self._index.matches(state, [p.key for p in ready[1] if p.key])
-                decisions, events = self._conclude(workspace, index, submissions, ready[1])
+                decisions, events = self._decide(
+                    workspace, state, submissions, ready[1], keys, todo
+                )
+                if progress is not None:
+                    events.append(progress.event(len(submissions)))
                 try:
-                    recordings = self._index.put(events)
+                    recordings = self._index.put(events) if events else []
                 except (IntegrityError, IndexBehind):  # another writer got in first
                     self.redecided += 1
                     self._index.catch_up()  # (the index too, if that writer did not keep it)
+                    if progress is not None:
+                        progress.check(self._log.repository)
                     _pause(attempt)
                     continue
-                return [
+                if progress is not None:
+                    progress.advanced(len(submissions))
+                recorded = [
                     replace(d, position=r.notification.id, recorded_at=r.domain_event.timestamp)
                     for d, r in zip(decisions, recordings[: len(decisions)], strict=True)
                 ]
+                return self._answers(keys, todo, recorded)
         raise ConcurrencyError("a batch kept conflicting with other writers")
+
+    def _decide(
+        self,
+        workspace: str,
+        state: Any,
+        submissions: Sequence[Submission],
+        ready: Sequence[Prepared],
+        keys: Sequence[KeyState],
+        todo: Sequence[int],
+    ) -> tuple[list[Decision], list[Any]]:
+        """The decisions of the payloads at ``todo`` and their events: the decisions',
+        the key claims of the new keyed payloads, then the sequence step (if any)."""
+        if not todo:
+            return [], []
+        index = None
+        if state is not None:
+            index = self._index.matches(state, [k for i in todo if (k := ready[i].key)])
+        chosen = [submissions[i] for i in todo]
+        decisions, events = self._conclude(workspace, index, chosen, [ready[i] for i in todo])
+        claims = [
+            claim.event(workspace_id(workspace), submission.key, event)
+            for submission, event, claim in zip(
+                chosen, events[: len(decisions)], (keys[i] for i in todo), strict=True
+            )
+            if isinstance(claim, NewClaim) and submission.key is not None
+        ]
+        events[len(decisions) : len(decisions)] = claims  # before the sequence step
+        return decisions, events
+
+    def _answers(
+        self, keys: Sequence[KeyState], todo: Sequence[int], recorded: Sequence[Decision]
+    ) -> list[Decision | KeyReused]:
+        """Each payload's answer, in order: its decision (repeated: the recorded one)."""
+        answers: list[Decision | KeyReused | None] = [None] * len(keys)
+        for index, decision in zip(todo, recorded, strict=True):
+            answers[index] = decision
+        for index, state in enumerate(keys):
+            if isinstance(state, KeyReused):
+                answers[index] = state
+            elif isinstance(state, Recorded):
+                answers[index] = self._recorded_decision(state)
+            elif isinstance(state, SameAs):
+                first = answers[state.first]
+                answers[index] = (
+                    replace(first, repeated=True) if isinstance(first, Decision) else first
+                )
+        return [a for a in answers if a is not None]
+
+    def _recorded_decision(self, recorded: Recorded) -> Decision:
+        """The decision recorded by event ``recorded.version`` of ``recorded.aggregate``."""
+        aggregate, version = recorded.aggregate, recorded.version
+        [event] = self._log.events.get(aggregate, gt=version - 1, lte=version)
+        position = event_positions(self._log, aggregate).get(version)
+        return replace(Decision.of_event(event, position), repeated=True)
 
     def _conclude(
         self,

@@ -23,8 +23,9 @@ from leadkey.domain.errors import StoreUnavailable
 
 from .views import Submission
 
-#: ``record(workspace, submissions, texts, drop_unknown)``: decide and commit, in order.
-Record = Callable[[str, Sequence[Submission], Sequence[str], bool], Sequence[Decision]]
+#: ``record(workspace, submissions, texts, drop_unknown)``: decide and commit, in order;
+#: for each payload its decision, or the error that refused it alone.
+Record = Callable[[str, Sequence[Submission], Sequence[str], bool], Sequence[Decision | Exception]]
 #: Seconds without a submission after which the committer thread stops.
 IDLE = 1.0
 
@@ -139,5 +140,8 @@ class GroupCommit:
             for pending in live:
                 pending.future.set_exception(error)
             return
-        for pending, decision in zip(live, decisions, strict=True):
-            pending.future.set_result(decision)
+        for pending, answer in zip(live, decisions, strict=True):
+            if isinstance(answer, Exception):
+                pending.future.set_exception(answer)
+            else:
+                pending.future.set_result(answer)

@@ -11,21 +11,27 @@ from uuid import UUID
 
 from leadkey.domain.decisions import MatchConfig, has_unpaired_surrogate
 from leadkey.domain.errors import InvalidArgument
+from leadkey.domain.payload_keys import check_key
 from leadkey.projections.identifier_index import RebuildReport, WorkspaceIndex
 
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """A payload with where it came from (recorded with its decision).
+    """A payload with where it came from (recorded with its decision), and the caller's
+    idempotency ``key`` for it, if any (see ``Leadkey.ingest``).
 
     ``source`` maps names to strings, numbers, booleans or None, e.g.
     ``{"file": "leads.jsonl", "line": 12}``; anything else raises ``InvalidArgument``.
+    A key is 1 to 255 printable ASCII characters.
     """
 
     payload: Any
     source: Mapping[str, Any] | None = None
+    key: str | None = None
 
     def __post_init__(self) -> None:
+        if self.key is not None:
+            check_key(self.key)
         source = self.source
         if source is None:
             return

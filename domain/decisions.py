@@ -12,7 +12,7 @@ from uuid import UUID
 
 from .errors import UnusableValue
 from .field_types import IDENTIFIER_TYPES, FieldRejected, FieldType, FieldValue, coerce
-from .lead import lead_id
+from .lead import DroppedPayload, Lead, lead_id
 from .normalization import NORMALIZER_VERSIONS, email_key, phone_key, text_key
 from .outcomes import DropReason as DropReason
 from .outcomes import Outcome as Outcome
@@ -52,6 +52,9 @@ class MatchConfig:
         }
 
 
+_REASONS = frozenset(DropReason)
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What happened to one payload, and everything needed to explain it.
@@ -75,6 +78,7 @@ class Decision:
     config: MatchConfig | None = None
     position: int | None = field(default=None, compare=False)
     recorded_at: datetime | None = field(default=None, compare=False)
+    repeated: bool = field(default=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (the CLI's ``--json`` shape)."""
@@ -89,7 +93,27 @@ class Decision:
             "ignored": self.ignored,
             "position": self.position,
             "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
+            "repeated": self.repeated,
         }
+
+    @classmethod
+    def of_event(cls, event: Any, position: int | None = None) -> Decision:
+        """The decision a recorded decision event holds, as recorded (``config`` is not
+        recorded whole: None), at log ``position``."""
+        common = {"payload": event.payload, "position": position, "recorded_at": event.timestamp}
+        if isinstance(event, DroppedPayload.PayloadDropped):
+            reason = DropReason(event.reason) if event.reason in _REASONS else None
+            return cls(Outcome.DROPPED, reason=reason, message=event.message, **common)
+        return cls(
+            Outcome.CREATED if isinstance(event, Lead.LeadCreated) else Outcome.UPDATED,
+            lead_id=event.originator_id,
+            key=event.key,
+            applied=dict(event.applied),
+            keys=dict(event.keys),
+            rejected=dict(event.rejected),
+            ignored=dict(event.ignored),
+            **common,
+        )
 
     def record(self, source: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The attributes a decision event records (see ``Lead`` and ``DroppedPayload``)."""

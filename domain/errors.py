@@ -75,3 +75,11 @@ class StoreUnavailable(LeadkeyError):
 
 class ConcurrencyError(LeadkeyError):
     """A batch or command kept conflicting with other writers and was not recorded."""
+
+
+class KeyReused(LeadkeyError, ValueError):
+    """An idempotency key that stands for another payload already: nothing recorded."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"idempotency key {key!r} was used for another payload")
+        self.key = key

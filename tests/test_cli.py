@@ -73,6 +73,7 @@ def test_ingest_examples_json_reports_every_line_in_order(store: str) -> None:
         assert set(decision) == {
             "line", "decision", "lead_id", "key", "reason",
             "message", "applied", "rejected", "ignored", "position", "recorded_at",
+            "repeated",
         }  # fmt: skip
     outcomes = {d["decision"] for d in decisions}
     assert outcomes == {"created", "updated", "dropped"}

@@ -39,7 +39,8 @@ def test_writers_started_together_on_a_new_store_all_start(
     lines.write_text(
         "".join(json.dumps({"fields": {"phone": f"98765{n:05d}"}}) + "\n" for n in range(20))
     )
-    writers = [start(durable_url, "ingest", str(lines)) for _ in range(4)]
+    # (--again: each writer records the file, as writers of four inputs would)
+    writers = [start(durable_url, "ingest", str(lines), "--again") for _ in range(4)]
     for writer in writers:
         finish(writer)
     with Leadkey(durable_url) as app:

@@ -73,7 +73,7 @@ def fresh_app(identifier: str = "phone", country: str = "IN") -> Leadkey:
 
 def assert_live_index_equals_rebuilt(app: Leadkey) -> None:
     """The live index equals a fresh index built from the log alone."""
-    live = app._memory.projection.view
+    live = app._index.projection.view
     rebuilt = index_at(app._log).view
     assert live.names == rebuilt.names
     assert set(live.workspaces) == set(rebuilt.workspaces)
@@ -464,7 +464,7 @@ class MatchingMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def ingest_into_another_workspace(self, data: st.DataObject) -> None:
         """The same identifiers in another workspace get that workspace's own leads."""
-        if "other" not in self.app._memory.projection.view.names:
+        if "other" not in self.app._index.projection.view.names:
             self.app.create_workspace("other", country=self.pool.region, identifier="phone")
         i = data.draw(st.integers(0, len(self.pool.phones) - 1))
         spelling = data.draw(phone_spellings(self.pool.region, self.pool.phones[i]))

@@ -630,7 +630,7 @@ def test_the_index_stands_at_each_event_it_processed_whatever_its_kind(
 
 def test_the_application_index_stands_at_the_end_of_the_log(logged: Leadkey) -> None:
     logged.workspace("w")
-    projection = logged._memory.projection
+    projection = logged._index.projection
     assert projection.position(logged._log) == logged._log.recorder.max_notification_id()
 
 

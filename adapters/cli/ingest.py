@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import sys
@@ -10,6 +11,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO, Any
 
 import click
@@ -40,9 +42,13 @@ class _Lines:
     matched with its decision (the application yields decisions in order).
     """
 
-    def __init__(self, stream: IO[bytes], name: str) -> None:
+    def __init__(self, stream: IO[bytes], name: str, skip: int = 0) -> None:
         self.stream = stream
         self.name = name
+        #: Payloads (non-blank lines) to pass over first: recorded by an earlier run.
+        self.skip = skip
+        #: The line number of the last of them.
+        self.skipped_to = 0
         #: The file name as Unicode text (undecodable bytes of it escaped), for the record.
         self.source_name = os.fsencode(name).decode("utf-8", errors="backslashreplace")
         self.pending: deque[int] = deque()
@@ -63,6 +69,10 @@ class _Lines:
             if number == 1:
                 line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
             if not line.strip():
+                continue
+            if self.skip:
+                self.skip -= 1
+                self.skipped_to = number
                 continue
             self.pending.append(number)
             # bytes: a line that is not UTF-8 is recorded escaped and dropped as malformed
@@ -98,6 +108,22 @@ class _Progress:
     def done(self) -> None:
         if self.enabled and self.last:
             click.echo("\r\x1b[K", nl=False, err=True)
+
+
+def _input_id(path: str) -> str | None:
+    """The id of a regular file's content (its SHA-256): the same content, wherever it
+    lies, is the same input; other content, even under the same name, another one.
+    None for stdin and other streams, which cannot be read twice."""
+    if path == "-" or not os.path.isfile(path):
+        return None
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}") from error
+    return f"sha256:{digest.hexdigest()}"
 
 
 def _open_input(path: str) -> tuple[IO[bytes], str, int | None]:
@@ -195,9 +221,20 @@ def _counted(counts: Counter[str]) -> str:
     type=click.IntRange(min=0),
     help="Extra processes that parse and normalize payloads ahead (for large inputs).",
 )
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Record FILE's payloads even if an earlier run recorded them (as new ones).",
+)
 @click.pass_context
 def ingest(
-    ctx: click.Context, file: str, workspace: str, as_json: bool, batch_size: int, workers: int
+    ctx: click.Context,
+    file: str,
+    workspace: str,
+    as_json: bool,
+    batch_size: int,
+    workers: int,
+    again: bool,
 ) -> None:
     """Create or update leads from FILE, JSON Lines of Async API bodies
     ({"fields": {...}, "actions": [...]}); "-" (the default) reads stdin.
@@ -206,32 +243,54 @@ def ingest(
     reason), recorded before it is reported.  The workspace "default" (country IN,
     identifier phone) is created on first use.  Ctrl-C or SIGTERM stops it and says
     what is recorded (exit status 130 or 143).
+
+    A file is recorded once: run again (after an interruption, a crash, or to be
+    sure), it skips the payloads an earlier run of the same content recorded and
+    records the rest.  Stdin is not tracked: each run records what it reads.
     """
     state = state_of(ctx)
+    input_id = None if again else _input_id(file)
     stream, name, size = _open_input(file)
     try:
         app = state.app()
         ensure_workspace(app, workspace)
         if name == "-" and stream.isatty():
             click.echo("leadkey: reading JSON Lines from the terminal (end with Ctrl-D)", err=True)
-        lines = _Lines(stream, name)
-        tally = _ingest(ctx, app, workspace, lines, size, as_json, batch_size, workers)
+        done = app.input_progress(workspace, input_id) if input_id else 0
+        lines = _Lines(stream, name, skip=done)
+        run = _Run(workspace, batch_size, workers, input_id, done)
+        tally = _ingest(ctx, app, run, lines, size, as_json)
     finally:
         if name != "-":
             stream.close()
-    if not as_json:
-        _echo_summary(tally, workspace, "stdin" if name == "-" else name, redacted(state.store))
+    source = "stdin" if name == "-" else name
+    if done and (tally.total or as_json):
+        click.echo(
+            f"leadkey: skipped {done} payloads (lines 1-{lines.skipped_to}) that an earlier "
+            f"run recorded{'' if tally.total else ': nothing new'} (--again records them again)",
+            err=True,
+        )
+    if as_json:
+        return
+    if done and not tally.total:
+        click.echo(f"Nothing new: all {done} payloads of {source} were recorded by an earlier run.")
+        return
+    _echo_summary(tally, workspace, source, redacted(state.store))
+
+
+@dataclass(frozen=True)
+class _Run:
+    """How an ingest runs: where to, in what batches, and what of the input is recorded."""
+
+    workspace: str
+    batch_size: int
+    workers: int
+    input_id: str | None
+    done: int
 
 
 def _ingest(
-    ctx: click.Context,
-    app: Leadkey,
-    workspace: str,
-    lines: _Lines,
-    size: int | None,
-    as_json: bool,
-    batch_size: int,
-    workers: int,
+    ctx: click.Context, app: Leadkey, run: _Run, lines: _Lines, size: int | None, as_json: bool
 ) -> _Tally:
     tally = _Tally()
     progress = _Progress(None if as_json else size)
@@ -239,7 +298,14 @@ def _ingest(
     last_line = 0
     try:
         with _terminate_interrupts():
-            decisions = app.ingest_many(workspace, lines, batch_size=batch_size, workers=workers)
+            decisions = app.ingest_many(
+                run.workspace,
+                lines,
+                batch_size=run.batch_size,
+                workers=run.workers,
+                input_id=run.input_id,
+                start=run.done if run.input_id else None,
+            )
             for decision in decisions:
                 last_line = lines.pending.popleft()
                 tally.add(decision)
