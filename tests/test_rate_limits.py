@@ -1,0 +1,86 @@
+"""Request limits per token: a sliding window of minute buckets, shared through the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import postgres_schema
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadkey import InvalidArgument
+from leadkey.adapters.rate_limits import BUCKET, MemoryLimiter, RateLimiter, rate_limiter
+
+HOUR = 3600.0
+
+
+def model(accepted: list[float], now: float, limit: int, window: float) -> bool:
+    """Whether a request at ``now`` fits: fewer than ``limit`` accepted requests in the
+    minute buckets of the window that ends with ``now``'s bucket."""
+    first = int(now // BUCKET) - int(window // BUCKET) + 1
+    return sum(int(t // BUCKET) >= first for t in accepted) < limit
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    limit=st.integers(1, 6),
+    minutes=st.integers(1, 5),
+    gaps=st.lists(st.floats(0, 200, allow_nan=False), min_size=1, max_size=40),
+)
+def test_the_limiter_counts_as_a_sliding_window(
+    limit: int, minutes: int, gaps: list[float]
+) -> None:
+    limiter = MemoryLimiter(limit, minutes * BUCKET)
+    now, accepted = 1_000_000.0, []
+    for gap in gaps:
+        now += gap
+        fits = model(accepted, now, limit, minutes * BUCKET)
+        wait = limiter.take("t", now)
+        assert (wait is None) == fits
+        if fits:
+            accepted.append(now)
+        else:  # the wait it gives is enough, and not more than a bucket too long
+            assert 1 <= wait <= minutes * BUCKET
+            assert model(accepted, now + wait, limit, minutes * BUCKET)
+            assert wait < 1 + BUCKET or not model(
+                accepted, now + wait - BUCKET, limit, minutes * BUCKET
+            )
+
+
+def test_tokens_are_counted_apart() -> None:
+    limiter = MemoryLimiter(2, HOUR)
+    assert [limiter.take("a", 0.0), limiter.take("a", 1.0)] == [None, None]
+    assert limiter.take("a", 2.0) is not None
+    assert limiter.take("b", 2.0) is None
+
+
+def test_a_limit_that_cannot_be() -> None:
+    with pytest.raises(InvalidArgument):
+        MemoryLimiter(0, HOUR)
+    with pytest.raises(InvalidArgument):
+        MemoryLimiter(5, 1.0)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'leads.db'}"
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+def test_processes_of_one_store_share_the_counts(shared_store: str) -> None:
+    """Limiters opened apart (as worker processes open them) count one limit."""
+    limiters: list[RateLimiter] = [rate_limiter(shared_store, 5, HOUR) for _ in range(3)]
+    try:
+        now = 5_000_000.0
+        answers = [limiters[n % 3].take("token", now + n) for n in range(9)]
+        assert [a is None for a in answers] == [True] * 5 + [False] * 4
+        assert limiters[0].take("other", now) is None
+        assert limiters[2].take("token", now + HOUR) is None  # the window moved on
+    finally:
+        for limiter in limiters:
+            limiter.close()
