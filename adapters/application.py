@@ -7,7 +7,7 @@ import logging
 import random
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from datetime import timedelta
@@ -38,9 +38,13 @@ from leadkey.domain.decisions import (
 )
 from leadkey.domain.errors import (
     ConcurrencyError,
+    IdentifierImmutable,
     InvalidArgument,
     InvalidConfiguration,
     KeyReused,
+    LeadExists,
+    LeadkeyError,
+    PayloadRejected,
     UnknownLead,
     UnknownWorkspace,
     UnusableValue,
@@ -505,6 +509,64 @@ class Leadkey:
             self._log.repository, workspace_id(workspace), check_key(input_id)
         ).done
 
+    @wrap_store_errors
+    def create_lead(
+        self,
+        workspace: str,
+        payload: Any,
+        *,
+        source: Mapping[str, Any] | None = None,
+        key: str | None = None,
+    ) -> Decision:
+        """Create a lead from ``payload`` (a Sync API create), recorded as a decision.
+
+        Raises ``LeadExists`` when a lead has the payload's key, ``PayloadRejected`` when
+        ingesting it would drop it (no usable identifier: its ``decision`` says why), and
+        what :meth:`ingest` raises; in each case nothing is recorded.
+        """
+        return self._one(workspace, Submission(payload, source, key), _created)
+
+    @wrap_store_errors
+    def update_lead(
+        self,
+        workspace: str,
+        lead_id: UUID | str,
+        fields: Mapping[str, Any],
+        *,
+        source: Mapping[str, Any] | None = None,
+        key: str | None = None,
+    ) -> Decision:
+        """Set ``fields`` of the lead ``lead_id`` (a Sync API update), recorded as a
+        decision like any other: the payload recorded is ``fields`` with the lead's own
+        identifier value, so it matches that lead, and replays and what-ifs read it as
+        they read every payload.
+
+        Raises ``UnknownLead``; ``IdentifierImmutable`` if ``fields`` holds the
+        identifier field; ``PayloadRejected`` for a value its field's type refuses
+        (all or nothing), or a lead its identifier no longer reaches (it has no usable
+        value, or an older lead holds its key); nothing is then recorded.
+        """
+        _check_name(workspace)
+        if not isinstance(fields, Mapping):
+            raise InvalidArgument("fields map API names to values")
+        config = self._state(workspace).config
+        lead = self._lead(lead_id)
+        if lead.workspace_id != config.workspace_id:
+            raise UnknownLead(lead_id)
+        if config.identifier in fields:
+            raise IdentifierImmutable(config.identifier)
+        body = {"fields": {config.identifier: lead.fields.get(config.identifier), **fields}}
+        return self._one(workspace, Submission(body, source, key), _updated(lead.id))
+
+    def _one(
+        self, workspace: str, submission: Submission, check: Callable[[Decision], Any]
+    ) -> Decision:
+        _check_name(workspace)
+        text = _payload_text(submission.payload)
+        [answer] = self._ingest_batch(workspace, [submission], [text], None, False, check=check)
+        assert isinstance(answer, Decision)  # (strict: KeyReused is raised)
+        return answer
+
     def _config(self, workspace: str) -> MatchConfig | None:
         state = self._index.state(workspace)
         return state.config if state else None
@@ -519,11 +581,13 @@ class Leadkey:
         *,
         strict: bool = True,
         progress: Progress | None = None,
+        check: Callable[[Decision], LeadkeyError | None] | None = None,
     ) -> list[Decision | KeyReused]:
         """Decide and record a batch, in one transaction with one sequence step: each
         payload's decision, or (unless ``strict``: then it is raised, nothing recorded)
         the ``KeyReused`` its key gave.  Payloads repeated under their key are answered
-        with the decision recorded for them."""
+        with the decision recorded for them.  ``check`` may refuse a decision before
+        anything is recorded: the error it returns is raised."""
         check_open(self)  # (between the batches of ingest_many too)
         ready: tuple[MatchConfig | None, list[Prepared]] | None = None
         uuid = workspace_id(workspace)
@@ -545,6 +609,9 @@ class Leadkey:
                 decisions, events = self._decide(
                     workspace, state, submissions, ready[1], keys, todo
                 )
+                refusal = next(filter(None, map(check, decisions)), None) if check else None
+                if refusal is not None:
+                    raise refusal
                 if progress is not None:
                     events.append(progress.event(len(submissions)))
                 try:
@@ -746,6 +813,10 @@ class Leadkey:
     def lead(self, lead_id: UUID | str) -> LeadView:
         """The lead with that id (a UUID or its text), as it is now: its key is the one it
         was created with.  Raises ``UnknownLead``."""
+        aggregate = self._lead(lead_id)
+        return LeadView(aggregate.id, aggregate.key, dict(aggregate.fields), aggregate.version)
+
+    def _lead(self, lead_id: object) -> Lead:
         uuid = _lead_uuid(lead_id)
         try:
             aggregate: object = self._log.repository.get(uuid)
@@ -753,7 +824,7 @@ class Leadkey:
             raise UnknownLead(lead_id) from None
         if not isinstance(aggregate, Lead):
             raise UnknownLead(lead_id)
-        return LeadView(uuid, aggregate.key, dict(aggregate.fields), aggregate.version)
+        return aggregate
 
     # -- audit --------------------------------------------------------------------
 
@@ -871,6 +942,33 @@ def _ready(
 def _pause(attempt: int) -> None:
     """Back off before retrying after a conflict (random, growing up to 0.1 s)."""
     time.sleep(random.uniform(0, min(0.1, 0.001 * 2**attempt)))
+
+
+def _created(decision: Decision) -> LeadkeyError | None:
+    """Why a decision is not the creation of a lead, if it is not."""
+    if decision.outcome is Outcome.UPDATED:
+        return LeadExists(str(decision.key), decision.lead_id)
+    if decision.outcome is Outcome.DROPPED:
+        return PayloadRejected(decision.message or str(decision.reason), decision)
+    return None
+
+
+def _updated(lead_id: UUID) -> Callable[[Decision], LeadkeyError | None]:
+    """Why a decision is not an update of ``lead_id`` with every value taken, if not."""
+
+    def check(decision: Decision) -> LeadkeyError | None:
+        if decision.outcome is not Outcome.UPDATED or decision.lead_id != lead_id:
+            return PayloadRejected(
+                f"lead {lead_id} cannot be updated: its identifier value no longer reaches "
+                "it (it has none, or an older lead holds its key)",
+                decision,
+            )
+        if decision.rejected:
+            problems = "; ".join(f"{api}: {why}" for api, why in decision.rejected.items())
+            return PayloadRejected(f"invalid field values: {problems}", decision)
+        return None
+
+    return check
 
 
 def _cannot_open(error: Exception) -> InvalidConfiguration:

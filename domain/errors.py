@@ -83,3 +83,30 @@ class KeyReused(LeadkeyError, ValueError):
     def __init__(self, key: str) -> None:
         super().__init__(f"idempotency key {key!r} was used for another payload")
         self.key = key
+
+
+class LeadExists(LeadkeyError):
+    """A lead to create has the key of a lead that exists (``lead_id``): nothing recorded."""
+
+    def __init__(self, key: str, lead_id: object) -> None:
+        super().__init__(f"a lead with key {key!r} exists: {lead_id}")
+        self.key = key
+        self.lead_id = lead_id
+
+
+class PayloadRejected(LeadkeyError, ValueError):
+    """A payload a write of one lead (``create_lead``, ``update_lead``) refuses whole:
+    ``decision`` says why (nothing recorded).  Ingest never raises it: it records the
+    payload as dropped instead."""
+
+    def __init__(self, message: str, decision: object = None) -> None:
+        super().__init__(message)
+        self.decision = decision
+
+
+class IdentifierImmutable(LeadkeyError):
+    """An update of a lead that sets its identifier field: nothing recorded."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"cannot modify lead identifier field {field!r}")
+        self.field = field
