@@ -35,6 +35,7 @@ from leadkey.domain.errors import (
     InvalidArgument,
     InvalidConfiguration,
     LeadkeyError,
+    NotAuthorized,
     StoreUnavailable,
     UnknownLead,
     UnknownWorkspace,
@@ -42,6 +43,7 @@ from leadkey.domain.errors import (
 )
 from leadkey.domain.field_types import FieldType
 from leadkey.domain.outcomes import DropReason, Outcome
+from leadkey.domain.tokens import TokenInfo
 from leadkey.projections.audit import (
     MAX_POSITION,
     DecisionExplained,
@@ -84,6 +86,7 @@ __all__ = [
     "Lookup",
     "MatchConfig",
     "Merge",
+    "NotAuthorized",
     "Outcome",
     "PayloadChange",
     "PositionError",
@@ -94,6 +97,7 @@ __all__ = [
     "StoreUnavailable",
     "Submission",
     "Switch",
+    "TokenInfo",
     "UnknownLead",
     "UnknownWorkspace",
     "UnusableLookup",

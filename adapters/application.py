@@ -713,6 +713,14 @@ class Leadkey:
         return audit.explain_position(self._log, position)
 
     @wrap_store_errors
+    def explain_decision(self, workspace: str, position: int) -> DecisionExplained | None:
+        """The decision about a payload of ``workspace`` recorded at log ``position``
+        (a receipt), or None if that position holds no decision of that workspace.
+        Raises ``PositionError``."""
+        _check_name(workspace)
+        return audit.explain_decision(self._log, position, workspace_id(workspace))
+
+    @wrap_store_errors
     def configuration_history(self, workspace: str) -> list[ConfigurationExplained]:
         """Every change of the workspace's configuration, its creation first, each with
         its log position and what changed.  Raises ``UnknownWorkspace``."""

@@ -13,6 +13,7 @@ from leadkey.domain.workspace import workspace_id
 
 from .event_log import LeadLog
 
+_AN = {"async": "an async", "sync": "a sync"}
 #: Random bytes in a token (their URL-safe base64 follows ``lk_<kind>_``).
 TOKEN_BYTES = 32
 
@@ -48,5 +49,5 @@ def authorized(tokens: WorkspaceTokens | None, secret: object, kind: str) -> Tok
     if not holder.active:
         raise NotAuthorized("the token was revoked")
     if holder.kind != kind:
-        raise NotAuthorized(f"this endpoint takes a {kind} token, not a {holder.kind} token")
+        raise NotAuthorized(f"this endpoint takes {_AN[kind]} token, not {_AN[holder.kind]} token")
     return holder
