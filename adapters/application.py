@@ -67,7 +67,7 @@ from .indexes import LeadIndex, MemoryIndex, StoredIndex
 from .preparers import Preparers, Wire, from_wire
 from .store_errors import check_open, store_errors, wrap_store_errors
 from .stores import check_postgres, store_env
-from .tokens import authorized, load_tokens, new_secret
+from .tokens import authorized, load_tokens, new_secret, token_reader
 from .views import LeadView, Lookup, Submission, WorkspaceInfo, WorkspaceView
 
 logger = logging.getLogger("leadkey")
@@ -159,6 +159,7 @@ class Leadkey:
             except (ImportError, TopicError, InfrastructureFactoryError) as error:
                 raise _cannot_open(error) from error
             self._index: LeadIndex = MemoryIndex(self._log, live=not read_only)
+            self._token_reads = token_reader(self._log)
             if is_indexed(self._log.recorder):
                 self._open_stored_index(read_only)
 
@@ -360,7 +361,7 @@ class Leadkey:
         """Every token the workspace has had, revoked ones too, oldest first.  Raises
         ``UnknownWorkspace``."""
         self.check_workspace(workspace)
-        tokens = load_tokens(self._log, workspace)
+        tokens = load_tokens(self._token_reads, workspace)
         return list(tokens.tokens.values()) if tokens else []
 
     @wrap_store_errors
@@ -375,7 +376,8 @@ class Leadkey:
     @wrap_store_errors
     def authenticate(self, workspace: str, secret: str, kind: str) -> TokenInfo:
         """The active ``kind`` token of ``workspace`` that ``secret`` is.  Reads the
-        store on every call, so a revoked token fails from the next call on.  Raises
+        store on every call (the events since the last read: one indexed query), so a
+        token revoked by any process fails from the next call on.  Raises
         ``NotAuthorized`` for no token, one the workspace does not have (a token of
         another workspace, or no such workspace), a revoked one, one of the other kind."""
         if kind not in ("async", "sync"):
@@ -384,7 +386,7 @@ class Leadkey:
             _check_name(workspace)
         except (UnknownWorkspace, InvalidArgument):
             raise NotAuthorized("not a token of this workspace") from None
-        return authorized(load_tokens(self._log, workspace), secret, kind)
+        return authorized(load_tokens(self._token_reads, workspace), secret, kind)
 
     def _tokens_command(self, workspace: str, command: Callable[[WorkspaceTokens], _T]) -> _T:
         """Apply ``command`` to the workspace's tokens (started if it has none), record
@@ -403,7 +405,7 @@ class Leadkey:
         raise ConcurrencyError(f"the tokens of workspace {workspace!r} kept changing")
 
     def _tokens_of(self, workspace: str) -> WorkspaceTokens:
-        tokens = load_tokens(self._log, workspace)
+        tokens = load_tokens(self._log.repository, workspace)  # (afresh: to be changed)
         return tokens or WorkspaceTokens(workspace_id=workspace_id(workspace))
 
     # -- ingest -------------------------------------------------------------------

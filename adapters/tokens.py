@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, Repository
 
 from leadkey.domain.errors import NotAuthorized
 from leadkey.domain.tokens import TokenInfo, WorkspaceTokens, check_kind
@@ -28,10 +28,23 @@ def tokens_id(workspace: str) -> UUID:
     return WorkspaceTokens.create_id(workspace_id(workspace))
 
 
-def load_tokens(log: LeadLog, workspace: str) -> WorkspaceTokens | None:
-    """The workspace's tokens as recorded (None: it never had one), read from the store."""
+#: Workspaces whose tokens a :func:`token_reader` keeps in memory.
+CACHED_WORKSPACES = 1000
+
+
+def token_reader(log: LeadLog) -> Repository[UUID]:
+    """A repository of the log's events that keeps the tokens it read and, at every
+    read, applies only the events recorded since (eventsourcing's fast-forwarding cache):
+    one indexed query that finds nothing, unless the tokens changed, even in another
+    process.  For reads only: commands load the tokens afresh."""
+    return Repository(log.events, cache_maxsize=CACHED_WORKSPACES, fastforward=True)
+
+
+def load_tokens(repository: Repository[UUID], workspace: str) -> WorkspaceTokens | None:
+    """The workspace's tokens as recorded (None: it never had one), read from the store
+    (from ``repository``'s cache, a shared copy: not to be changed)."""
     try:
-        tokens: WorkspaceTokens = log.repository.get(tokens_id(workspace))
+        tokens: WorkspaceTokens = repository.get(tokens_id(workspace), deepcopy_from_cache=False)
     except AggregateNotFoundError:
         return None
     return tokens

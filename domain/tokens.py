@@ -172,7 +172,7 @@ class WorkspaceTokens(Aggregate):
         Every digest is compared, in constant time each (``hmac.compare_digest``)."""
         digest = token_digest(secret)
         found = None
-        for token_id, stored in self.digests.items():
+        for token_id, stored in list(self.digests.items()):  # (a copy: readers share it)
             if hmac.compare_digest(stored, digest):
                 found = self.tokens[token_id]
         return found

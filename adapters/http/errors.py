@@ -5,6 +5,7 @@ unexpected error is answered with a 500 in the envelope (the server logs it)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -38,7 +39,7 @@ class ApiError(Exception):
         *,
         code: str | None = None,
         details: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
