@@ -38,6 +38,7 @@ from leadkey.domain.errors import (
     KeyReused,
     LeadExists,
     LeadkeyError,
+    NotAuthorized,
     PayloadRejected,
     StoreUnavailable,
     UnknownLead,
@@ -46,6 +47,7 @@ from leadkey.domain.errors import (
 )
 from leadkey.domain.field_types import FieldType
 from leadkey.domain.outcomes import DropReason, Outcome
+from leadkey.domain.tokens import TokenInfo
 from leadkey.projections.audit import (
     MAX_POSITION,
     DecisionExplained,
@@ -91,6 +93,7 @@ __all__ = [
     "Lookup",
     "MatchConfig",
     "Merge",
+    "NotAuthorized",
     "Outcome",
     "PayloadChange",
     "PayloadRejected",
@@ -102,6 +105,7 @@ __all__ = [
     "StoreUnavailable",
     "Submission",
     "Switch",
+    "TokenInfo",
     "UnknownLead",
     "UnknownWorkspace",
     "UnusableLookup",

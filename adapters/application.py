@@ -14,8 +14,8 @@ from datetime import timedelta
 from itertools import islice
 from threading import Lock, RLock
 from types import MappingProxyType
-from typing import Any
-from uuid import UUID
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, LocalNotificationLog
 from eventsourcing.persistence import (
@@ -44,6 +44,7 @@ from leadkey.domain.errors import (
     KeyReused,
     LeadExists,
     LeadkeyError,
+    NotAuthorized,
     PayloadRejected,
     UnknownLead,
     UnknownWorkspace,
@@ -53,6 +54,7 @@ from leadkey.domain.lead import DroppedPayload, Lead
 from leadkey.domain.payload import NOT_TEXT, dumps, record_text, too_large
 from leadkey.domain.payload_keys import KEY_LIFETIME, check_key
 from leadkey.domain.sequence import DecisionSequence
+from leadkey.domain.tokens import TokenInfo, WorkspaceTokens, check_kind, token_digest
 from leadkey.domain.workspace import Workspace, workspace_id
 from leadkey.projections import audit
 from leadkey.projections.audit import DecisionExplained, ReplayReport, check_position
@@ -73,6 +75,7 @@ from .indexes import LeadIndex, MemoryIndex, StoredIndex
 from .preparers import Preparers, Wire, from_wire
 from .store_errors import check_open, store_errors, wrap_store_errors
 from .stores import check_postgres, store_env
+from .tokens import authorized, load_tokens, new_secret, token_reader
 from .views import LeadView, Lookup, Submission, WorkspaceInfo, WorkspaceView
 
 logger = logging.getLogger("leadkey")
@@ -83,6 +86,8 @@ MAX_ATTEMPTS = 200
 CONNECT_TIMEOUT = 5.0
 #: How many lookups at past positions keep the index they built (see ``Leadkey.find``).
 PAST_INDEXES = 4
+
+_T = TypeVar("_T")
 
 
 class WorkspaceNotCreatedYet(UnknownWorkspace):
@@ -165,6 +170,7 @@ class Leadkey:
             except (ImportError, TopicError, InfrastructureFactoryError) as error:
                 raise _cannot_open(error) from error
             self._index: LeadIndex = MemoryIndex(self._log, live=not read_only)
+            self._token_reads = token_reader(self._log)
             if is_indexed(self._log.recorder):
                 self._open_stored_index(read_only)
 
@@ -344,6 +350,74 @@ class Leadkey:
         if state is None:
             raise UnknownWorkspace(name)
         return state
+
+    # -- API tokens ---------------------------------------------------------------
+
+    @wrap_store_errors
+    def create_token(self, workspace: str, kind: str, name: str) -> tuple[TokenInfo, str]:
+        """Create an API token of ``kind`` (``async`` or ``sync``) called ``name`` and
+        return it with the token itself, which is shown this once: only its digest is
+        recorded.  Raises ``UnknownWorkspace``, ``InvalidConfiguration`` (a bad kind or
+        name, a name an active token has, or a fourth active token of that kind)."""
+        kind = check_kind(kind)
+        secret = new_secret(kind)
+        token_id, digest = uuid4(), token_digest(secret)
+        info = self._tokens_command(
+            workspace, lambda tokens: tokens.create_token(token_id, name, kind, digest)
+        )
+        return info, secret
+
+    @wrap_store_errors
+    def tokens(self, workspace: str) -> list[TokenInfo]:
+        """Every token the workspace has had, revoked ones too, oldest first.  Raises
+        ``UnknownWorkspace``."""
+        self.check_workspace(workspace)
+        tokens = load_tokens(self._token_reads, workspace)
+        return list(tokens.tokens.values()) if tokens else []
+
+    @wrap_store_errors
+    def revoke_token(self, workspace: str, token: str) -> TokenInfo:
+        """Revoke the token with the id or active name ``token``: from the next request
+        on it authorizes nothing.  Returns it, revoked.  Raises ``UnknownWorkspace``,
+        ``InvalidConfiguration`` (no such token, or revoked already)."""
+        if not isinstance(token, str):
+            raise InvalidArgument(f"a token is named by its id or name, not {token!r}")
+        return self._tokens_command(workspace, lambda tokens: tokens.revoke(token))
+
+    @wrap_store_errors
+    def authenticate(self, workspace: str, secret: str, kind: str) -> TokenInfo:
+        """The active ``kind`` token of ``workspace`` that ``secret`` is.  Reads the
+        store on every call (the events since the last read: one indexed query), so a
+        token revoked by any process fails from the next call on.  Raises
+        ``NotAuthorized`` for no token, one the workspace does not have (a token of
+        another workspace, or no such workspace), a revoked one, one of the other kind."""
+        if kind not in ("async", "sync"):
+            raise InvalidArgument(f"a token is of kind async or sync, not {kind!r}")
+        try:
+            _check_name(workspace)
+        except (UnknownWorkspace, InvalidArgument):
+            raise NotAuthorized("not a token of this workspace") from None
+        return authorized(load_tokens(self._token_reads, workspace), secret, kind)
+
+    def _tokens_command(self, workspace: str, command: Callable[[WorkspaceTokens], _T]) -> _T:
+        """Apply ``command`` to the workspace's tokens (started if it has none), record
+        its events and return what it returns; again when another writer got in first."""
+        self.check_workspace(workspace)
+        with self._write_lock:
+            for attempt in range(MAX_ATTEMPTS):
+                tokens = self._tokens_of(workspace)
+                result = command(tokens)
+                try:
+                    self._index.put(tokens.collect_events())
+                    return result
+                except (IntegrityError, IndexBehind):  # another writer got in first
+                    self._index.catch_up()
+                    _pause(attempt)
+        raise ConcurrencyError(f"the tokens of workspace {workspace!r} kept changing")
+
+    def _tokens_of(self, workspace: str) -> WorkspaceTokens:
+        tokens = load_tokens(self._log.repository, workspace)  # (afresh: to be changed)
+        return tokens or WorkspaceTokens(workspace_id=workspace_id(workspace))
 
     # -- ingest -------------------------------------------------------------------
 
@@ -858,6 +932,14 @@ class Leadkey:
         neither is there: nothing, or a step of a decision sequence).  Raises
         ``PositionError``."""
         return audit.explain_position(self._log, position)
+
+    @wrap_store_errors
+    def explain_decision(self, workspace: str, position: int) -> DecisionExplained | None:
+        """The decision about a payload of ``workspace`` recorded at log ``position``
+        (a receipt), or None if that position holds no decision of that workspace.
+        Raises ``PositionError``."""
+        _check_name(workspace)
+        return audit.explain_decision(self._log, position, workspace_id(workspace))
 
     @wrap_store_errors
     def configuration_history(self, workspace: str) -> list[ConfigurationExplained]:

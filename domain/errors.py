@@ -66,6 +66,12 @@ class UnknownLead(LeadkeyError, LookupError):
         self.lead_id = lead_id
 
 
+class NotAuthorized(LeadkeyError):
+    """A request's token does not authorize it: no token, one this workspace does not
+    have (or no such workspace), a revoked one, or one of the other kind.  The message
+    says which, and never names the workspace's tokens."""
+
+
 class StoreUnavailable(LeadkeyError):
     """The store could not be reached or failed (a refused connection, a missing
     database, a file that cannot be written, a read-only store asked to record).

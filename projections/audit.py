@@ -300,21 +300,43 @@ def explain_position(
     country).
 
     None where the position holds nothing of the sort: no event (past the end of the
-    log, or 0), or an event of a workspace's ``DecisionSequence`` (its start, recorded
+    log, or 0), an event of a workspace's ``DecisionSequence`` (its start, recorded
     with the workspace, or a step, the marker recorded after each batch of decisions and
-    each configuration change to order them: they decide and change nothing).  Raises
+    each configuration change to order them: they decide and change nothing), or of its
+    ``WorkspaceTokens`` (API tokens decide nothing either).  Raises
     :class:`PositionError` unless ``position`` is 0 to :data:`MAX_POSITION`.
     """
+    event = _event_at(app, position)
+    if isinstance(event, WORKSPACE_EVENTS):
+        return explain_configuration(app, event, position)
+    if not isinstance(event, DECISION_EVENTS):
+        return None
+    return _decision_explained(app, event, position)
+
+
+def explain_decision(
+    app: Application[UUID], position: int, workspace: UUID
+) -> DecisionExplained | None:
+    """The decision about a payload of the workspace with id ``workspace`` recorded at
+    log ``position`` (None if there is none: anything else, or another workspace's).
+    Raises :class:`PositionError` unless ``position`` is 0 to :data:`MAX_POSITION`."""
+    event = _event_at(app, position)
+    if not isinstance(event, DECISION_EVENTS) or event.workspace_id != workspace:
+        return None
+    return _decision_explained(app, event, position)
+
+
+def _event_at(app: Application[UUID], position: int) -> Any:
+    """The event at log ``position`` (None: there is none)."""
     check_position(position)
     found = app.recorder.select_notifications(start=position, limit=1)
     notification = found[0] if found else None
     if notification is None or notification.id != position:
         return None
-    event = app.mapper.to_domain_event(notification)
-    if isinstance(event, WORKSPACE_EVENTS):
-        return explain_configuration(app, event, position)
-    if not isinstance(event, DECISION_EVENTS):
-        return None
+    return app.mapper.to_domain_event(notification)
+
+
+def _decision_explained(app: Application[UUID], event: Any, position: int) -> DecisionExplained:
     fields: dict[str, Any] = {}
     if not isinstance(event, DroppedPayload.PayloadDropped):
         before = event.originator_version - 1

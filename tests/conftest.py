@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,74 @@ def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         return
     with postgres_schema() as url:
         yield url
+
+
+class Server:
+    """``leadkey serve`` running in a subprocess on a free loopback port."""
+
+    def __init__(self, store: str, tmp_path: Path) -> None:
+        import socket
+        import subprocess
+        import sys
+
+        with socket.socket() as probe:  # a free port (released just before the server binds it)
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.store = store
+        self.log = tmp_path / f"server-{self.port}.log"
+        command = [sys.executable, "-m", "leadkey.adapters.cli", "--store", store, "serve"]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*command, "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT
+            )
+        self._wait()
+
+    def _wait(self, timeout: float = 30.0) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"leadkey serve exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/openapi.json", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.stop()
+        pytest.fail(f"leadkey serve did not answer within {timeout} s:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        """``kill -9``: no shutdown, nothing flushed."""
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except Exception:
+                self.kill()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Any]:
+    """Start ``leadkey serve`` on a store: ``serve(store_url) -> Server``; all are stopped
+    at the end of the test."""
+    pytest.importorskip("starlette", reason="the http extra is not installed")
+    servers: list[Server] = []
+
+    def start(store: str) -> Server:
+        servers.append(Server(store, tmp_path))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()

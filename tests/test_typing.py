@@ -95,6 +95,18 @@ USAGE = textwrap.dedent(
         assert_type(report, WhatIfReport)
         assert_type(report.payloads, int)
 
+        token, secret = app.create_token("acme", "async", "web")
+        assert_type(token, leadkey.TokenInfo)
+        assert_type(secret, str)
+        assert_type(app.authenticate("acme", secret, "async").revoked_at, datetime | None)
+        assert_type(app.tokens("acme"), list[leadkey.TokenInfo])
+        try:
+            app.authenticate("acme", secret, "sync")
+        except leadkey.NotAuthorized as error:
+            assert_type(error, leadkey.NotAuthorized)
+        else:
+            raise AssertionError("no NotAuthorized")
+
         future = app.submit("acme", '{"fields": {"phone": "+91 99999 99999"}}')
         assert_type(future, Future[Decision])
         assert_type(future.result(), Decision)
