@@ -60,7 +60,7 @@ def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 class Server:
     """``leadkey serve`` running in a subprocess on a free loopback port."""
 
-    def __init__(self, store: str, tmp_path: Path) -> None:
+    def __init__(self, store: str, tmp_path: Path, *args: str) -> None:
         import socket
         import subprocess
         import sys
@@ -74,7 +74,7 @@ class Server:
         command = [sys.executable, "-m", "leadkey.adapters.cli", "--store", store, "serve"]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [*command, "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT
+                [*command, "--port", str(self.port), *args], stdout=log, stderr=subprocess.STDOUT
             )
         self._wait()
 
@@ -114,13 +114,13 @@ class Server:
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Any]:
-    """Start ``leadkey serve`` on a store: ``serve(store_url) -> Server``; all are stopped
-    at the end of the test."""
+    """Start ``leadkey serve`` on a store: ``serve(store_url, *options) -> Server``; all
+    are stopped at the end of the test."""
     pytest.importorskip("starlette", reason="the http extra is not installed")
     servers: list[Server] = []
 
-    def start(store: str) -> Server:
-        servers.append(Server(store, tmp_path))
+    def start(store: str, *args: str) -> Server:
+        servers.append(Server(store, tmp_path, *args))
         return servers[-1]
 
     yield start

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..rate_limits import REQUESTS_PER_HOUR
 from .base import CliError, main, open_app, redacted, state_of, store_option
 
 
@@ -20,8 +21,15 @@ from .base import CliError, main, open_app, redacted, state_of, store_option
     type=click.IntRange(min=1),
     help="Processes serving requests, each with its own connection to the store.",
 )
+@click.option(
+    "--rate-limit",
+    default=REQUESTS_PER_HOUR,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests a token may make an hour (all workers together); then 429.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, rate_limit: int) -> None:
     """Serve the Async API (POST /enterprise/WORKSPACE/autoupdatelead) and receipts over
     HTTP until stopped; GET /openapi.json describes them.  Needs the http extra."""
     try:
@@ -35,4 +43,5 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     if workers > 1:
         app.close()  # each worker process opens its own
     click.echo(f"leadkey: serving {redacted(store)} on http://{host}:{port}", err=True)
-    run(store, host=host, port=port, workers=workers, leadkey=None if workers > 1 else app)
+    leadkey = None if workers > 1 else app
+    run(store, host=host, port=port, workers=workers, leadkey=leadkey, rate_limit=rate_limit)

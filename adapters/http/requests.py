@@ -7,7 +7,9 @@ import json
 
 from starlette.requests import Request
 
+from leadkey.domain.errors import InvalidArgument
 from leadkey.domain.payload import MAX_PAYLOAD_BYTES
+from leadkey.domain.payload_keys import check_key
 
 from .errors import ApiError
 
@@ -20,6 +22,19 @@ def bearer_token(request: Request) -> str:
     """The token of the ``Authorization: Bearer <token>`` header ("" if none)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header's key, if any (400 if it cannot be one)."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if len(key) > 2 and key[0] == key[-1] == '"':  # (the draft standard quotes it)
+        key = key[1:-1]
+    try:
+        return check_key(key)
+    except InvalidArgument as error:
+        raise ApiError(400, f"Idempotency-Key: {error}") from None
 
 
 async def payload_text(request: Request) -> str:

@@ -6,7 +6,8 @@ waits on the store; an ingest awaits its group commit (``Leadkey.ingest_async``)
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, cast
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -14,18 +15,21 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from leadkey.adapters.application import Leadkey
-from leadkey.domain.errors import NotAuthorized, UnknownWorkspace
+from leadkey.adapters.rate_limits import RateLimiter
+from leadkey.domain.errors import KeyReused, NotAuthorized, UnknownWorkspace
 from leadkey.domain.payload import dumps
 from leadkey.domain.tokens import TokenInfo
 from leadkey.projections.audit import MAX_POSITION
 
 from .document import openapi_bytes
 from .errors import ApiError
-from .requests import bearer_token, payload_text
+from .requests import bearer_token, idempotency_key, payload_text
 
 #: The response header that carries an accepted payload's receipt: the log position of
 #: its decision, for ``GET /enterprise/{workspace}/receipts/{receipt}``.
 RECEIPT_HEADER = "Leadkey-Receipt"
+#: Set on the answer to a retry under an idempotency key: the first request's answer.
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 class JsonResponse(Response):
@@ -45,28 +49,52 @@ def service(request: Request) -> Leadkey:
     return leadkey
 
 
+def limiter(request: Request) -> RateLimiter:
+    """The request counts of the store's tokens (opened by the application's lifespan)."""
+    limits = getattr(request.app.state, "limiter", None)
+    if limits is None:
+        raise RuntimeError("the application's lifespan did not run: no rate limiter")
+    return cast(RateLimiter, limits)
+
+
 async def authorize(request: Request, kind: str) -> TokenInfo:
     """The request's token, if it is an active ``kind`` token of the workspace in its
-    path; else ``NotAuthorized`` (401).  Read from the store on every request."""
+    path (else ``NotAuthorized``, 401) within its rate limit (else 429, with the seconds
+    to wait in ``Retry-After``).  Read from the store on every request."""
     workspace = request.path_params["workspace"]
     token = bearer_token(request)
-    return await run_in_threadpool(service(request).authenticate, workspace, token, kind)
+    info = await run_in_threadpool(service(request).authenticate, workspace, token, kind)
+    wait = await run_in_threadpool(limiter(request).take, str(info.token_id))
+    if wait is not None:
+        raise ApiError(
+            429,
+            f"this token made its {request.app.state.rate_limit:,} requests of the hour: "
+            "nothing recorded",
+            code="RATE_LIMITED",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
+    return info
 
 
 async def autoupdatelead(request: Request) -> Response:
     """``POST /enterprise/{workspace}/autoupdatelead``: the Async API.  Answers once the
     payload's decision is durably recorded; the receipt is in :data:`RECEIPT_HEADER`."""
     token = await authorize(request, "async")
-    # (a per-token rate limit and idempotency keys would be checked here, before the body)
+    key = idempotency_key(request)
     text = await payload_text(request)
     source = {"api": "async", "token": str(token.token_id)}
     try:
         decision = await service(request).ingest_async(
-            request.path_params["workspace"], text, source=source
+            request.path_params["workspace"], text, source=source, key=key
         )
     except UnknownWorkspace:  # (tokens belong to workspaces, which are never removed)
         raise NotAuthorized("not a token of this workspace") from None
-    return JsonResponse({"status": "QUEUED"}, headers={RECEIPT_HEADER: str(decision.position)})
+    except KeyReused as error:
+        raise ApiError(422, f"{error}: nothing recorded", code="IDEMPOTENCY_KEY_REUSED") from None
+    headers = {RECEIPT_HEADER: str(decision.position)}
+    if decision.repeated:
+        headers[REPLAYED_HEADER] = "true"
+    return JsonResponse({"status": "QUEUED"}, headers=headers)
 
 
 async def receipt(request: Request) -> Response:
