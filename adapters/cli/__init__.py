@@ -9,7 +9,26 @@ line on stderr and exit with status 2; a lookup that finds nothing exits with 1.
 module holds a command (or a group of them) with the formatting of its output.
 """
 
-from . import audit, configuration, index, ingest, lookup, what_if, workspaces  # register commands
+from . import (  # register commands
+    audit,
+    configuration,
+    index,
+    ingest,
+    leads,
+    lookup,
+    what_if,
+    workspaces,
+)
 from .base import main
 
-__all__ = ["audit", "configuration", "index", "ingest", "lookup", "main", "what_if", "workspaces"]
+__all__ = [
+    "audit",
+    "configuration",
+    "index",
+    "ingest",
+    "leads",
+    "lookup",
+    "main",
+    "what_if",
+    "workspaces",
+]
