@@ -86,6 +86,8 @@ MAX_ATTEMPTS = 200
 CONNECT_TIMEOUT = 5.0
 #: How many lookups at past positions keep the index they built (see ``Leadkey.find``).
 PAST_INDEXES = 4
+#: How many lead ids :meth:`Leadkey.leads` reads at a time.
+LEADS_PAGE = 500
 
 _T = TypeVar("_T")
 
@@ -861,10 +863,7 @@ class Leadkey:
         lead = None
         if found is not None:
             version = index.versions[found] if at is not None else None
-            aggregate: Lead = self._log.repository.get(found, version=version)
-            lead = LeadView(
-                lead_id=found, key=key, fields=dict(aggregate.fields), version=aggregate.version
-            )
+            lead = replace(_lead_view(self._log.repository.get(found, version=version)), key=key)
         return Lookup(workspace, at, config, key, lead)
 
     def _index_at(self, position: int) -> IdentifierIndexProjection:
@@ -887,8 +886,7 @@ class Leadkey:
     def lead(self, lead_id: UUID | str) -> LeadView:
         """The lead with that id (a UUID or its text), as it is now: its key is the one it
         was created with.  Raises ``UnknownLead``."""
-        aggregate = self._lead(lead_id)
-        return LeadView(aggregate.id, aggregate.key, dict(aggregate.fields), aggregate.version)
+        return _lead_view(self._lead(lead_id))
 
     def _lead(self, lead_id: object) -> Lead:
         uuid = _lead_uuid(lead_id)
@@ -899,6 +897,27 @@ class Leadkey:
         if not isinstance(aggregate, Lead):
             raise UnknownLead(lead_id)
         return aggregate
+
+    @wrap_store_errors
+    def leads(self, workspace: str, *, newest_first: bool = True) -> Iterator[LeadView]:
+        """Every lead of the workspace as it is now (its key: the one it was created
+        with), newest first (or oldest first), each once: the leads it has when the
+        iteration starts.
+
+        Lazy, in constant memory: lead ids are read :data:`LEADS_PAGE` at a time (on
+        SQLite and PostgreSQL from the stored index, a short read per page; in memory
+        from the index), then each lead from its own events.  Raises
+        ``UnknownWorkspace`` when called; ``StoreUnavailable`` while iterated.
+        """
+        state = self._state(workspace)
+        return self._lead_views(self._index.lead_pages(state, newest_first, LEADS_PAGE))
+
+    @wrap_store_errors
+    def _lead_views(self, pages: Iterator[list[UUID]]) -> Iterator[LeadView]:
+        for page in pages:
+            check_open(self)  # (at every page, as between the batches of ingest_many)
+            for lead_id in page:
+                yield _lead_view(self._log.repository.get(lead_id))
 
     # -- audit --------------------------------------------------------------------
 
@@ -1019,6 +1038,11 @@ def _ready(
             from_wire(config, text, item) for text, item in zip(texts, prepared[1], strict=True)
         ]
     return [prepare(config, text) for text in texts]
+
+
+def _lead_view(lead: Lead) -> LeadView:
+    """The lead as it is in ``lead`` (its key: the one it was created with)."""
+    return LeadView(lead.id, lead.key, dict(lead.fields), lead.version, lead.created_on)
 
 
 def _pause(attempt: int) -> None:

@@ -28,7 +28,7 @@ log position just before them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -332,6 +332,34 @@ class DurableIndex:
                     leads[row["key"]] = lead
                     versions[lead] = row["version"]
         return Matches(config, state.sequence, leads, versions)
+
+    def lead_pages(self, workspace: UUID, newest_first: bool, size: int) -> Iterator[list[UUID]]:
+        """The ids of the workspace's leads when the first page is read, in creation order
+        or newest first, ``size`` at a time: each page one indexed read of its own
+        transaction, from where the last one ended (nothing is held between pages)."""
+        ws = self.dialect.uuid(workspace)
+        with self._transaction(commit=False) as cursor:
+            last = self._execute(
+                cursor, "SELECT max(created) AS last FROM {leads} WHERE workspace_id = ?", [ws]
+            )[0]["last"]
+        low, high = 0, (last or 0) + 1  # (listed: the leads created between them)
+        order = "DESC" if newest_first else "ASC"
+        while low + 1 < high:
+            with self._transaction(commit=False) as cursor:
+                rows = self._execute(
+                    cursor,
+                    "SELECT created, lead_id FROM {leads} WHERE workspace_id = ? "
+                    f"AND created > ? AND created < ? ORDER BY created {order} LIMIT ?",
+                    [ws, low, high, size],
+                )
+            if rows:
+                yield [self.dialect.from_uuid(row["lead_id"]) for row in rows]
+            if len(rows) < size:
+                return
+            if newest_first:
+                high = rows[-1]["created"]
+            else:
+                low = rows[-1]["created"]
 
     def plan(self, config: MatchConfig, identifier: str, generation: int) -> RebuildReport:
         """What indexing the workspace's leads by ``identifier`` gives (see

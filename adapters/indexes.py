@@ -10,8 +10,9 @@ process's start and its reads cost the same at any length of the log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from itertools import islice
 from threading import RLock
 from typing import Any, Protocol, cast
 from uuid import UUID
@@ -66,6 +67,7 @@ class LeadIndex(Protocol):
     def info(self, state: Any) -> WorkspaceInfo: ...
     def plan(self, state: Any, identifier: str, generation: int) -> RebuildReport: ...
     def view(self, state: Any) -> WorkspaceView: ...
+    def lead_pages(self, state: Any, newest_first: bool, size: int) -> Iterator[list[UUID]]: ...
     def put(self, events: Sequence[Any]) -> list[Recorded]: ...
     def catch_up(self) -> None: ...
     def turn(self, workspace: UUID) -> AbstractContextManager[None]: ...
@@ -115,6 +117,29 @@ class MemoryIndex:
         with self.lock:
             return WorkspaceView.of(state)
 
+    def lead_pages(
+        self, state: WorkspaceIndex, newest_first: bool, size: int
+    ) -> Iterator[list[UUID]]:
+        """The ids of the workspace's leads when the first page is read, in creation order
+        or newest first, ``size`` at a time, each page read under the lock.  Leads are
+        only ever added, at the end of ``versions``: when some were added between two
+        pages, the next page is found again past them (else the reading goes on)."""
+        versions = state.versions
+        with self.lock:
+            total = len(versions)
+        listed, seen = 0, -1
+        cursor: Iterator[UUID] = iter(())
+        while listed < total:
+            with self.lock:
+                if len(versions) != seen:  # (first page, or leads added meanwhile)
+                    seen = len(versions)
+                    ordered = reversed(versions) if newest_first else iter(versions)
+                    skip = listed + (seen - total if newest_first else 0)
+                    cursor = islice(ordered, skip, None)
+                page = list(islice(cursor, min(size, total - listed)))
+            listed += len(page)
+            yield page
+
     def turn(self, workspace: UUID) -> AbstractContextManager[None]:
         """Nothing to wait for: one process, whose writers take the application's lock."""
         return nullcontext()
@@ -158,6 +183,11 @@ class StoredIndex:
 
     def view(self, state: WorkspaceState) -> WorkspaceView:
         return WorkspaceView.of(self.durable.load(state))
+
+    def lead_pages(
+        self, state: WorkspaceState, newest_first: bool, size: int
+    ) -> Iterator[list[UUID]]:
+        return self.durable.lead_pages(state.config.workspace_id, newest_first, size)
 
     def turn(self, workspace: UUID) -> AbstractContextManager[None]:
         """The store's turn for ``workspace``'s writers, where it has one (PostgreSQL:

@@ -4,7 +4,8 @@ up, lookups, and read-only views of a workspace's index."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
@@ -50,13 +51,15 @@ class Submission:
 
 @dataclass(frozen=True, slots=True)
 class LeadView:
-    """A lead as seen by a lookup: its id, the key it was found by, its fields and
-    version (how many decisions shaped it)."""
+    """A lead: its id, its key (the one it was found by, or, read by id or listed, the
+    one it was created with), its fields and version (how many decisions shaped it), and
+    when it was created (UTC; None where not read, it takes no part in comparing)."""
 
     lead_id: UUID
     key: str
     fields: dict[str, Any]
     version: int
+    created_at: datetime | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +67,7 @@ class LeadView:
             "key": self.key,
             "fields": self.fields,
             "version": self.version,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
         }
 
 

@@ -39,6 +39,7 @@ USAGE = textwrap.dedent(
     from __future__ import annotations
 
     import asyncio
+    from collections.abc import Iterator
     from concurrent.futures import Future
     from datetime import datetime
     from typing import assert_type
@@ -84,6 +85,10 @@ USAGE = textwrap.dedent(
         found = app.find("acme", PHONE, at=decision.position)
         assert_type(found, Lookup)
         assert_type(found.lead, LeadView | None)
+
+        listed = app.leads("acme")
+        assert_type(listed, Iterator[LeadView])
+        assert [listed_lead.lead_id for listed_lead in listed] == [lead.lead_id]
 
         history = app.explain_lead(lead.lead_id)
         assert_type(history, list[DecisionExplained])

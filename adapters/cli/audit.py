@@ -79,23 +79,26 @@ def explain(
             echo_json(item.as_dict())
         return
     for item in history:
-        _echo_explained(item)
+        echo_explained(item)
 
 
-def _echo_explained(item: audit.DecisionExplained | ConfigurationExplained) -> None:
+def echo_explained(
+    item: audit.DecisionExplained | ConfigurationExplained, indent: str = ""
+) -> None:
     """``position P (from FILE line N): why``, then what changed (old -> new) and, for a
-    decision, the fields left as they were, rejected or ignored."""
+    decision, the fields left as they were, rejected or ignored; each line after
+    ``indent``."""
     source = item.source if isinstance(item, audit.DecisionExplained) else None
     origin = f" (from {source.get('file')} line {source.get('line')})" if source else ""
-    click.echo(f"position {item.position}{origin}: {item.why()}")
+    click.echo(f"{indent}position {item.position}{origin}: {item.why()}")
     for name, (old, new) in item.changes.items():
-        click.echo(f"    {name}: {old!r} -> {new!r}")
+        click.echo(f"{indent}    {name}: {old!r} -> {new!r}")
     if not isinstance(item, audit.DecisionExplained):
         return
     if item.unchanged:
-        click.echo(f"    unchanged: {', '.join(item.unchanged)}")
+        click.echo(f"{indent}    unchanged: {', '.join(item.unchanged)}")
     for field, why in {**item.rejected, **item.ignored}.items():
-        click.echo(f"    {field}: not applied, {why}")
+        click.echo(f"{indent}    {field}: not applied, {why}")
 
 
 @main.command()
