@@ -674,7 +674,12 @@ class Leadkey:
                     raise UnknownWorkspace(workspace)
                 config = state.config if state else None
                 keys = key_states(
-                    self._log.repository, uuid, submissions, texts, self._key_lifetime
+                    self._log.repository,
+                    uuid,
+                    submissions,
+                    texts,
+                    self._key_lifetime,
+                    read=attempt > 0,  # (first as if every key were new: the store says)
                 )
                 refused = next((k for k in keys if isinstance(k, KeyReused)), None)
                 if strict and refused is not None:

@@ -61,8 +61,15 @@ def key_states(
     submissions: Sequence[Submission],
     texts: Sequence[str],
     lifetime: timedelta,
+    *,
+    read: bool = True,
 ) -> list[KeyState]:
-    """What each payload's key makes of it (None: it has no key)."""
+    """What each payload's key makes of it (None: it has no key).
+
+    Without ``read``, every key is taken to be free (no claim is read): the store
+    refuses the batch if one is not, and the caller decides it again with ``read``.
+    Keys are new far more often than retried, and a read per key is the most a batch
+    of keyed payloads would otherwise cost."""
     now = datetime.now(UTC)
     states: list[KeyState] = []
     first: dict[str, tuple[int, str]] = {}
@@ -77,7 +84,7 @@ def key_states(
             states.append(SameAs(earlier) if digest == earlier_digest else KeyReused(key))
             continue
         first[key] = (index, digest)
-        current = _get(repository, PayloadKey.create_id(workspace_id, key))
+        current = _get(repository, PayloadKey.create_id(workspace_id, key)) if read else None
         if current is None or current.expired(now, lifetime):
             states.append(NewClaim(current, digest))
         elif current.digest == digest:

@@ -28,8 +28,11 @@ from .base import CliError, main, open_app, redacted, state_of, store_option
     type=click.IntRange(min=1),
     help="Requests a token may make an hour (all workers together); then 429.",
 )
+@click.option("--access-log", is_flag=True, help="Log every request (it costs throughput).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, rate_limit: int) -> None:
+def serve(
+    ctx: click.Context, host: str, port: int, workers: int, rate_limit: int, access_log: bool
+) -> None:
     """Serve the Async API (POST /enterprise/WORKSPACE/autoupdatelead) and receipts over
     HTTP until stopped; GET /openapi.json describes them.  Needs the http extra."""
     try:
@@ -44,4 +47,12 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, rate_limit: in
         app.close()  # each worker process opens its own
     click.echo(f"leadkey: serving {redacted(store)} on http://{host}:{port}", err=True)
     leadkey = None if workers > 1 else app
-    run(store, host=host, port=port, workers=workers, leadkey=leadkey, rate_limit=rate_limit)
+    run(
+        store,
+        host=host,
+        port=port,
+        workers=workers,
+        leadkey=leadkey,
+        rate_limit=rate_limit,
+        access_log=access_log,
+    )

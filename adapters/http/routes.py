@@ -61,10 +61,14 @@ async def authorize(request: Request, kind: str) -> TokenInfo:
     """The request's token, if it is an active ``kind`` token of the workspace in its
     path (else ``NotAuthorized``, 401) within its rate limit (else 429, with the seconds
     to wait in ``Retry-After``).  Read from the store on every request."""
-    workspace = request.path_params["workspace"]
-    token = bearer_token(request)
-    info = await run_in_threadpool(service(request).authenticate, workspace, token, kind)
-    wait = await run_in_threadpool(limiter(request).take, str(info.token_id))
+    workspace, token = request.path_params["workspace"], bearer_token(request)
+    leadkey, limits = service(request), limiter(request)
+
+    def check() -> tuple[TokenInfo, float | None]:  # (one trip to a worker thread for both)
+        info = leadkey.authenticate(workspace, token, kind)
+        return info, limits.take(str(info.token_id))
+
+    info, wait = await run_in_threadpool(check)
     if wait is not None:
         raise ApiError(
             429,
