@@ -43,7 +43,14 @@ async def queued(request):
     await request.body()
     return JSONResponse({"status": "QUEUED"}, headers={"Leadkey-Receipt": "0"})
 
-app = Starlette(routes=[Route("/enterprise/{workspace}/autoupdatelead", queued, methods=["POST"])])
+async def found(request):
+    await request.body()
+    return JSONResponse({"data": [], "total_count": 0, "skip": 0, "limit": 10})
+
+app = Starlette(routes=[
+    Route("/enterprise/{workspace}/autoupdatelead", queued, methods=["POST"]),
+    Route("/enterprise/{workspace}/lead/search", found, methods=["POST"]),
+])
 """
 
 
@@ -92,16 +99,9 @@ async def load(port: int, token: str, clients: int, seconds: float) -> tuple[int
                     f"Content-Length: {len(data)}\r\n\r\n"
                 ).encode() + data
                 started = time.perf_counter()
-                writer.write(request)
-                status_line = await reader.readline()
-                length = 0
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.decode("latin-1").partition(":")
-                    if name.lower() == "content-length":
-                        length = int(value)
-                await reader.readexactly(length)
+                status = await exchange(reader, writer, request)
                 elapsed = time.perf_counter() - started
-                if status_line.split()[1] == b"200":
+                if status == 200:
                     latencies.append(elapsed)
                 else:
                     refused += 1
@@ -110,6 +110,21 @@ async def load(port: int, token: str, clients: int, seconds: float) -> tuple[int
 
     await asyncio.gather(*(client() for _ in range(clients)))
     return len(latencies), refused, latencies
+
+
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    """Send one HTTP/1.1 request on a keep-alive connection, read its answer: the status."""
+    writer.write(request)
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return int(status_line.split()[1])
 
 
 def serve_leadkey(store: str, port: int, workers: int) -> tuple[subprocess.Popen[bytes], str]:

@@ -315,24 +315,17 @@ def cell_value(cell: str, current: Any) -> Any:
     return None if cell == "" else json.loads(cell)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def cli_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cli.db'}"
-        return
-    with postgres_schema() as postgres:
-        yield postgres
-
-
-def test_csv_export_reads_back_as_every_lead(cli_store: str, tmp_path: Path) -> None:
-    ids = ingested(cli_store)
+def test_csv_export_reads_back_as_every_lead(durable_url: str, tmp_path: Path) -> None:
+    ids = ingested(durable_url)
     target = tmp_path / "leads.csv"
-    result = ok(cli_store, "leads", "export", "-w", WS, "--format", "csv", "--output", str(target))
+    result = ok(
+        durable_url, "leads", "export", "-w", WS, "--format", "csv", "--output", str(target)
+    )
     assert "Exported 4 leads" in result.stdout
     assert result.stderr == ""  # (no progress line: stderr is not a terminal)
     with target.open(encoding="utf-8", newline="") as file:
         header, *rows = list(csv.reader(file))
-    with Leadkey(cli_store) as app:
+    with Leadkey(durable_url) as app:
         fields = list(app.workspace_info(WS).config.fields)
         assert header == ["lead_id", "key", "version", *fields]
         assert [row[0] for row in rows] == [str(i) for i in ids]  # oldest first
@@ -346,12 +339,12 @@ def test_csv_export_reads_back_as_every_lead(cli_store: str, tmp_path: Path) -> 
             assert {k: v for k, v in read_back.items() if v is not None} == lead.fields
 
 
-def test_jsonl_export_to_stdout_reads_back_as_every_lead(cli_store: str) -> None:
-    ids = ingested(cli_store)
-    result = ok(cli_store, "leads", "export", "-w", WS)
+def test_jsonl_export_to_stdout_reads_back_as_every_lead(durable_url: str) -> None:
+    ids = ingested(durable_url)
+    result = ok(durable_url, "leads", "export", "-w", WS)
     exported = [json.loads(line) for line in result.stdout.splitlines()]
     assert [item["lead_id"] for item in exported] == [str(i) for i in ids]
-    with Leadkey(cli_store) as app:
+    with Leadkey(durable_url) as app:
         assert exported == [app.lead(item["lead_id"]).as_dict() for item in exported]
 
 

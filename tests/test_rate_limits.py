@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from conftest import postgres_schema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,18 +59,9 @@ def test_a_limit_that_cannot_be() -> None:
         MemoryLimiter(5, 1.0)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'leads.db'}"
-        return
-    with postgres_schema() as url:
-        yield url
-
-
-def test_processes_of_one_store_share_the_counts(shared_store: str) -> None:
+def test_processes_of_one_store_share_the_counts(durable_url: str) -> None:
     """Limiters opened apart (as worker processes open them) count one limit."""
-    limiters: list[RateLimiter] = [rate_limiter(shared_store, 5, HOUR) for _ in range(3)]
+    limiters: list[RateLimiter] = [rate_limiter(durable_url, 5, HOUR) for _ in range(3)]
     try:
         now = 5_000_000.0
         answers = [limiters[n % 3].take("token", now + n) for n in range(9)]
