@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -71,3 +73,33 @@ def test_processes_of_one_store_share_the_counts(durable_url: str) -> None:
     finally:
         for limiter in limiters:
             limiter.close()
+
+
+def test_an_hour_is_sixty_buckets_of_a_minute() -> None:
+    limiter = MemoryLimiter(1, HOUR)
+    assert limiter.take("t", 0.0) is None
+    assert limiter.take("t", 10.0) == 3590.0  # the first minute leaves the window at 3600
+    assert limiter.take("t", 3599.0) == 1.0
+    assert limiter.take("t", 3600.0) is None
+
+
+def test_requests_at_once_from_many_processes_count_one_limit(durable_url: str) -> None:
+    limiters = [rate_limiter(durable_url, 20, HOUR) for _ in range(6)]
+    answers: list[float | None] = []
+
+    def hammer(limiter: RateLimiter) -> None:
+        for _ in range(10):
+            answers.append(limiter.take("token", 7_000_000.0))
+
+    threads = [threading.Thread(target=hammer, args=(limiter,)) for limiter in limiters]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for limiter in limiters:
+            limiter.close()
+    assert answers.count(None) == 20
+    with pytest.raises(Exception):  # noqa: B017 - closed: its connection is gone
+        limiters[0].take("token", 7_000_000.0)
