@@ -20,6 +20,7 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict
+from itertools import accumulate
 from typing import Any, Protocol
 
 from leadkey.domain.errors import InvalidArgument
@@ -62,14 +63,13 @@ class _Window:
     def retry_after(self, counts: list[tuple[int, int]], now: float) -> float | None:
         """None if one more request fits in the window holding ``counts`` (bucket, count,
         oldest first), else the seconds until it does."""
-        total = sum(count for _, count in counts)
-        if total < self.limit:
+        excess = sum(count for _, count in counts) - self.limit + 1
+        if excess <= 0:
             return None
-        for bucket, count in counts:  # as the oldest buckets leave the window...
-            total -= count
-            if total < self.limit:
-                return max(1.0, (bucket + self.buckets) * BUCKET - now)
-        return float(self.buckets * BUCKET)  # (unreachable: the total reaches 0)
+        # the oldest buckets leave the window first: once those holding ``excess`` have
+        leaving = enumerate(accumulate(count for _, count in counts))
+        oldest = next(index for index, gone in leaving if gone >= excess)
+        return max(1.0, (counts[oldest][0] + self.buckets) * BUCKET - now)
 
 
 class MemoryLimiter:

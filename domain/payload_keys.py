@@ -77,8 +77,6 @@ class PayloadKey(Aggregate):
         decision_id: UUID,
         decision_version: int,
     ) -> None:
-        self.workspace_id = workspace_id
-        self.key = key
         self._hold(digest, decision_id, decision_version)
 
     @event(Reclaimed)
