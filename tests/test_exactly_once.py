@@ -242,6 +242,7 @@ def test_two_runs_of_one_input_record_it_once(sqlite_url: str) -> None:
             list(app.ingest_many(WS, payloads, batch_size=10, input_id="in"))
         assert len(recorded_decisions(app)) == 200
         assert app.workspace_info(WS).leads == 200
+    assert all("another run is recording input 'in'" in str(e) for e in stopped)
 
 
 # -- the CLI -------------------------------------------------------------------------------

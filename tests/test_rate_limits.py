@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -103,3 +105,20 @@ def test_requests_at_once_from_many_processes_count_one_limit(durable_url: str) 
     assert answers.count(None) == 20
     with pytest.raises(Exception):  # noqa: B017 - closed: its connection is gone
         limiters[0].take("token", 7_000_000.0)
+
+
+def test_a_token_may_make_telecrms_18000_requests_an_hour_by_default() -> None:
+    limiter = rate_limiter("memory:")
+    answers = [limiter.take("t", 100.0 + n / 10) for n in range(18_001)]
+    assert answers[:18_000] == [None] * 18_000 and answers[18_000] is not None
+
+
+def test_counts_past_the_window_are_not_kept(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'leads.db'}"
+    limiter = rate_limiter(store, 5, HOUR)
+    for minute in range(180):  # three hours of a request a minute
+        limiter.take("t", minute * 60.0)
+    limiter.close()
+    with sqlite3.connect(tmp_path / "leads.db-limits") as db:
+        [(rows,)] = db.execute("SELECT count(*) FROM leadkey_request_counts")
+    assert rows <= 60
