@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from eventsourcing.persistence import IntegrityError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -313,3 +314,23 @@ def _some_recorded(store: str) -> bool:
             return log_length(app) > 2000
     except LeadkeyError:  # (the first run is still creating the tables)
         return False
+
+
+def test_an_input_goes_on_after_a_conflict_of_another_writer(
+    app: Leadkey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch refused for another reason (another writer's lead, key, or index) is
+    decided again: only another run of the same input stops this one."""
+    app.create_workspace(WS)
+    put, refused = app._index.put, []
+
+    def refuse_once(events: Any) -> Any:
+        if not refused:
+            refused.append(True)
+            raise IntegrityError("another writer got in first")
+        return put(events)
+
+    monkeypatch.setattr(app._index, "put", refuse_once)
+    decisions = list(app.ingest_many(WS, [body(1), body(2)], input_id="in"))
+    assert refused and [d.outcome for d in decisions] == [Outcome.CREATED] * 2
+    assert app.input_progress(WS, "in") == 2
