@@ -702,6 +702,8 @@ class Leadkey:
                 )
                 refusal = next(filter(None, map(check, decisions)), None) if check else None
                 if refusal is not None:
+                    if attempt == 0 and any(s.key is not None for s in submissions):
+                        continue  # (a retry's key? read the claims, then decide again)
                     raise refusal
                 if progress is not None:
                     events.append(progress.event(len(submissions)))
