@@ -867,6 +867,10 @@ class Leadkey:
                 self.check_workspace(workspace)  # never created: UnknownWorkspace
                 created = event_positions(self._log, workspace_id(workspace)).get(1)
                 raise WorkspaceNotCreatedYet(workspace, at, created)
+        return self._found(workspace, state, value, at)
+
+    def _found(self, workspace: str, state: Any, value: Any, at: int | None) -> Lookup:
+        """:meth:`find` in the workspace's ``state`` (now, or as of ``at``)."""
         while True:  # (an in-memory index changes in place: see ``WorkspaceIndex.reconfigure``)
             config = state.config
             try:
@@ -963,7 +967,7 @@ class Leadkey:
             found: dict[UUID, LeadView] = {}
             for value in wanted.identifier:
                 try:
-                    lead = self.find(workspace, value).lead
+                    lead = self._found(workspace, state, value, None).lead
                 except UnusableLookup:
                     continue
                 if lead is not None and wanted.matches(lead.fields):
