@@ -10,7 +10,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import islice
 from threading import Lock, RLock
 from types import MappingProxyType
@@ -67,6 +67,7 @@ from leadkey.projections.identifier_index import (
 from leadkey.projections.positions import event_positions
 from leadkey.projections.what_if import Switch, WhatIfReport, what_if
 
+from . import search
 from .claims import KeyState, NewClaim, Progress, Recorded, SameAs, key_states
 from .durable_index import DurableIndex, IndexBehind, differences, is_indexed
 from .event_log import LeadLog
@@ -88,6 +89,8 @@ CONNECT_TIMEOUT = 5.0
 PAST_INDEXES = 4
 #: How many lead ids :meth:`Leadkey.leads` reads at a time.
 LEADS_PAGE = 500
+#: How many leads a page of :meth:`Leadkey.search_leads` holds unless told.
+DEFAULT_LIMIT = search.DEFAULT_LIMIT
 
 _T = TypeVar("_T")
 
@@ -280,6 +283,13 @@ class Leadkey:
         """A read-only copy of the workspace's whole index (every lead's version, the
         index under the identifier in force).  Raises ``UnknownWorkspace``."""
         return self._index.view(self._state(name))
+
+    @wrap_store_errors
+    def workspace_created(self, name: str) -> datetime:
+        """When the workspace was created (UTC), from its creation event (reads its
+        configuration events, a few).  Raises ``UnknownWorkspace``."""
+        _check_name(name)
+        return self._load(name).created_on
 
     @wrap_store_errors
     def check_workspace(self, name: str) -> None:
@@ -692,6 +702,8 @@ class Leadkey:
                 )
                 refusal = next(filter(None, map(check, decisions)), None) if check else None
                 if refusal is not None:
+                    if attempt == 0 and any(s.key is not None for s in submissions):
+                        continue  # (a retry's key? read the claims, then decide again)
                     raise refusal
                 if progress is not None:
                     events.append(progress.event(len(submissions)))
@@ -855,6 +867,10 @@ class Leadkey:
                 self.check_workspace(workspace)  # never created: UnknownWorkspace
                 created = event_positions(self._log, workspace_id(workspace)).get(1)
                 raise WorkspaceNotCreatedYet(workspace, at, created)
+        return self._found(workspace, state, value, at)
+
+    def _found(self, workspace: str, state: Any, value: Any, at: int | None) -> Lookup:
+        """:meth:`find` in the workspace's ``state`` (now, or as of ``at``)."""
         while True:  # (an in-memory index changes in place: see ``WorkspaceIndex.reconfigure``)
             config = state.config
             try:
@@ -888,10 +904,16 @@ class Leadkey:
         return found
 
     @wrap_store_errors
-    def lead(self, lead_id: UUID | str) -> LeadView:
+    def lead(self, lead_id: UUID | str, *, workspace: str | None = None) -> LeadView:
         """The lead with that id (a UUID or its text), as it is now: its key is the one it
-        was created with.  Raises ``UnknownLead``."""
-        return _lead_view(self._lead(lead_id))
+        was created with.  Raises ``UnknownLead`` (also, given ``workspace``, for a lead
+        of another workspace)."""
+        lead = self._lead(lead_id)
+        if workspace is not None:
+            _check_name(workspace)
+            if lead.workspace_id != workspace_id(workspace):
+                raise UnknownLead(lead_id)
+        return _lead_view(lead)
 
     def _lead(self, lead_id: object) -> Lead:
         uuid = _lead_uuid(lead_id)
@@ -916,6 +938,47 @@ class Leadkey:
         """
         state = self._state(workspace)
         return self._lead_views(self._index.lead_pages(state, newest_first, LEADS_PAGE))
+
+    @wrap_store_errors
+    def search_leads(
+        self,
+        workspace: str,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        skip: int = 0,
+        limit: int = DEFAULT_LIMIT,
+    ) -> tuple[int, list[LeadView]]:
+        """The leads whose fields match ``filters`` (API name -> value or array of values;
+        None or empty: every lead), newest first: how many match, and the page of at
+        most ``limit`` (1 to 100) from ``skip`` on.  See :mod:`leadkey.adapters.search`
+        for the matching.
+
+        A filter on the identifier field is answered by the index (one lookup per value,
+        then the other filters on the leads found); other filters read every lead of
+        the workspace (:meth:`leads`), in constant memory; no filter reads only the
+        page.  Raises ``UnknownWorkspace``, ``InvalidSearch``.
+        """
+        search.check_page(skip, limit)
+        state = self._state(workspace)
+        wanted = search.read_filters(filters or {}, state.config)
+        if wanted.impossible:
+            return 0, []
+        if wanted.identifier is not None:
+            found: dict[UUID, LeadView] = {}
+            for value in wanted.identifier:
+                try:
+                    lead = self._found(workspace, state, value, None).lead
+                except UnusableLookup:
+                    continue
+                if lead is not None and wanted.matches(lead.fields):
+                    found[lead.lead_id] = lead
+            newest = sorted(found.values(), key=_creation, reverse=True)
+            return len(newest), newest[skip : skip + limit]
+        if not wanted.checks:
+            pages = self._index.lead_pages(state, True, LEADS_PAGE)
+            ids = islice((i for page in pages for i in page), skip, skip + limit)
+            return self._index.info(state).leads, list(self._lead_views(iter([list(ids)])))
+        return search.page(self.leads(workspace), wanted, skip, limit)
 
     @wrap_store_errors
     def _lead_views(self, pages: Iterator[list[UUID]]) -> Iterator[LeadView]:
@@ -1048,6 +1111,12 @@ def _ready(
 def _lead_view(lead: Lead) -> LeadView:
     """The lead as it is in ``lead`` (its key: the one it was created with)."""
     return LeadView(lead.id, lead.key, dict(lead.fields), lead.version, lead.created_on)
+
+
+def _creation(lead: LeadView) -> tuple[bool, datetime]:
+    """Sorts leads by creation (a lead read without its time first)."""
+    created = lead.created_at
+    return (created is not None, created or datetime.min)
 
 
 def _pause(attempt: int) -> None:

@@ -18,6 +18,12 @@ class InvalidArgument(LeadkeyError, ValueError, TypeError):
     ``batch_size`` below 1)."""
 
 
+class InvalidSearch(InvalidArgument):
+    """A lead search that cannot run as asked: a filter leadkey does not support or
+    cannot read, or a page outside ``skip >= 0`` and ``limit`` 1 to 100 (the message
+    says which)."""
+
+
 class InvalidConfiguration(LeadkeyError, ValueError):
     """A workspace command the workspace's rules refuse (an unknown country or field
     type, a workspace that exists already, an identifier field that is not there …),

@@ -10,6 +10,7 @@ import pytest
 from leadkey import (
     DropReason,
     IdentifierImmutable,
+    KeyReused,
     LeadExists,
     Leadkey,
     Outcome,
@@ -87,3 +88,24 @@ def test_a_lead_its_identifier_no_longer_reaches_cannot_be_updated(shop: Leadkey
     with pytest.raises(PayloadRejected, match="no longer reaches it"):
         shop.update_lead(WS, lead, {"city": "Pune"})  # type: ignore[arg-type]
     assert length(shop) == before
+
+
+def test_a_write_of_one_lead_retried_under_its_key_answers_the_first_decision(
+    shop: Leadkey,
+) -> None:
+    body = {"fields": {"phone": "9876543210", "city": "Pune"}}
+    first = shop.create_lead(WS, body, key="create-1")
+    before = length(shop)
+    again = shop.create_lead(WS, body, key="create-1")
+    assert again.repeated and (again.position, again.lead_id) == (first.position, first.lead_id)
+    with pytest.raises(KeyReused):
+        shop.create_lead(WS, {"fields": {"phone": "9876543211"}}, key="create-1")
+    with pytest.raises(LeadExists):  # (another key: the lead exists)
+        shop.create_lead(WS, body, key="create-2")
+    assert first.lead_id is not None
+    assert length(shop) == before
+    updated = shop.update_lead(WS, first.lead_id, {"city": "Delhi"}, key="update-1")
+    after = length(shop)
+    repeated = shop.update_lead(WS, first.lead_id, {"city": "Delhi"}, key="update-1")
+    assert repeated.repeated and repeated.position == updated.position
+    assert length(shop) == after

@@ -4,6 +4,7 @@ it before anything is recorded (within the payload size limit, a JSON object).""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.requests import Request
 
@@ -57,6 +58,25 @@ async def payload_text(request: Request) -> str:
     if not isinstance(value, dict):
         raise ApiError(400, "the body is not a JSON object")
     return text
+
+
+async def json_object(request: Request, *, empty: bool = False) -> dict[str, Any]:
+    """The body parsed, if it is a JSON object within the size limit (``{}`` for an
+    empty body when ``empty``); else ``ApiError`` 413 or 400, as :func:`payload_text`."""
+    body = await _body(request)
+    if empty and not body.strip():
+        return {}
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "the body is not UTF-8 text") from None
+    except RecursionError:
+        raise ApiError(400, "the body nests too deeply") from None
+    except ValueError as error:  # (also a number past Python's integer conversion limit)
+        raise ApiError(400, f"the body is not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, "the body is not a JSON object")
+    return value
 
 
 def _kept(literal: str) -> str:
