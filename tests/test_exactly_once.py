@@ -49,6 +49,15 @@ def recorded_decisions(app: Leadkey) -> list[Any]:
     return [event for event, _ in read_log(app._log) if isinstance(event, DECISION_EVENTS)]
 
 
+def together(target: Any, count: int) -> None:
+    """Run ``target`` in ``count`` threads at once; return when all have ended."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def log_length(app: Leadkey) -> int:
     return app._log.recorder.max_notification_id() or 0
 
@@ -163,11 +172,7 @@ def test_one_decision_per_key_across_processes(durable_url: str) -> None:
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=writer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    together(writer, 4)
     assert errors == []
     first = Counter(n for n, decision in answers if not decision.repeated)
     assert first == Counter(range(15))  # one decision per key, the rest repeats of it
@@ -233,11 +238,7 @@ def test_two_runs_of_one_input_record_it_once(sqlite_url: str) -> None:
             except ConcurrencyError as error:
                 stopped.append(error)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    together(run, 2)
     with Leadkey(sqlite_url) as app:
         if app.input_progress(WS, "in") < 200:  # both stopped: a third run finishes it
             list(app.ingest_many(WS, payloads, batch_size=10, input_id="in"))
