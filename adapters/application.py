@@ -46,6 +46,7 @@ from leadkey.domain.errors import (
     LeadkeyError,
     NotAuthorized,
     PayloadRejected,
+    SearchNeedsScan,
     UnknownLead,
     UnknownWorkspace,
     UnusableValue,
@@ -76,7 +77,7 @@ from .indexes import LeadIndex, MemoryIndex, StoredIndex
 from .preparers import Preparers, Wire, from_wire
 from .store_errors import check_open, store_errors, wrap_store_errors
 from .stores import check_postgres, store_env
-from .tokens import authorized, load_tokens, new_secret, token_reader
+from .tokens import TokenReads, authorized, load_tokens, new_secret
 from .views import LeadView, Lookup, Submission, WorkspaceInfo, WorkspaceView
 
 logger = logging.getLogger("leadkey")
@@ -175,7 +176,7 @@ class Leadkey:
             except (ImportError, TopicError, InfrastructureFactoryError) as error:
                 raise _cannot_open(error) from error
             self._index: LeadIndex = MemoryIndex(self._log, live=not read_only)
-            self._token_reads = token_reader(self._log)
+            self._token_reads = TokenReads(self._log)
             if is_indexed(self._log.recorder):
                 self._open_stored_index(read_only)
 
@@ -384,7 +385,7 @@ class Leadkey:
         """Every token the workspace has had, revoked ones too, oldest first.  Raises
         ``UnknownWorkspace``."""
         self.check_workspace(workspace)
-        tokens = load_tokens(self._token_reads, workspace)
+        tokens = self._token_reads.get(workspace)
         return list(tokens.tokens.values()) if tokens else []
 
     @wrap_store_errors
@@ -409,7 +410,7 @@ class Leadkey:
             _check_name(workspace)
         except (UnknownWorkspace, InvalidArgument):
             raise NotAuthorized("not a token of this workspace") from None
-        return authorized(load_tokens(self._token_reads, workspace), secret, kind)
+        return authorized(self._token_reads.get(workspace), secret, kind)
 
     def _tokens_command(self, workspace: str, command: Callable[[WorkspaceTokens], _T]) -> _T:
         """Apply ``command`` to the workspace's tokens (started if it has none), record
@@ -428,7 +429,7 @@ class Leadkey:
         raise ConcurrencyError(f"the tokens of workspace {workspace!r} kept changing")
 
     def _tokens_of(self, workspace: str) -> WorkspaceTokens:
-        tokens = load_tokens(self._log.repository, workspace)  # (afresh: to be changed)
+        tokens = load_tokens(self._log, workspace)  # (afresh: to be changed)
         return tokens or WorkspaceTokens(workspace_id=workspace_id(workspace))
 
     # -- ingest -------------------------------------------------------------------
@@ -947,6 +948,7 @@ class Leadkey:
         *,
         skip: int = 0,
         limit: int = DEFAULT_LIMIT,
+        scan: bool = True,
     ) -> tuple[int, list[LeadView]]:
         """The leads whose fields match ``filters`` (API name -> value or array of values;
         None or empty: every lead), newest first: how many match, and the page of at
@@ -955,8 +957,10 @@ class Leadkey:
 
         A filter on the identifier field is answered by the index (one lookup per value,
         then the other filters on the leads found); other filters read every lead of
-        the workspace (:meth:`leads`), in constant memory; no filter reads only the
-        page.  Raises ``UnknownWorkspace``, ``InvalidSearch``.
+        the workspace (:meth:`leads`), in constant memory, unless ``scan`` is False:
+        then such a search raises ``SearchNeedsScan``, for a caller that must answer
+        quickly.  No filter reads only the page.  Raises ``UnknownWorkspace``,
+        ``InvalidSearch``.
         """
         search.check_page(skip, limit)
         state = self._state(workspace)
@@ -978,6 +982,8 @@ class Leadkey:
             pages = self._index.lead_pages(state, True, LEADS_PAGE)
             ids = islice((i for page in pages for i in page), skip, skip + limit)
             return self._index.info(state).leads, list(self._lead_views(iter([list(ids)])))
+        if not scan:
+            raise SearchNeedsScan("only a read of every lead can answer these filters")
         return search.page(self.leads(workspace), wanted, skip, limit)
 
     @wrap_store_errors

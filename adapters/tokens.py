@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import secrets
+import threading
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.application import AggregateNotFoundError
 
 from leadkey.domain.errors import NotAuthorized
 from leadkey.domain.tokens import TokenInfo, WorkspaceTokens, check_kind
@@ -28,23 +30,52 @@ def tokens_id(workspace: str) -> UUID:
     return WorkspaceTokens.create_id(workspace_id(workspace))
 
 
-#: Workspaces whose tokens a :func:`token_reader` keeps in memory.
+#: Workspaces whose tokens a :class:`TokenReads` keeps in memory.
 CACHED_WORKSPACES = 1000
 
 
-def token_reader(log: LeadLog) -> Repository[UUID]:
-    """A repository of the log's events that keeps the tokens it read and, at every
-    read, applies only the events recorded since (eventsourcing's fast-forwarding cache):
-    one indexed query that finds nothing, unless the tokens changed, even in another
-    process.  For reads only: commands load the tokens afresh."""
-    return Repository(log.events, cache_maxsize=CACHED_WORKSPACES, fastforward=True)
+class TokenReads:
+    """The workspaces' tokens as recorded, for checking presented tokens.
+
+    Each call reads the events recorded since the copy it starts from (one indexed
+    query that finds nothing unless the tokens changed, even in another process), so a
+    revoked token fails from the next call on.  Unlike eventsourcing's fast-forwarding
+    repository cache, whose lock lets one thread read at a time, calls from many
+    threads read the store side by side: a copy is never changed once it is shared.
+    For reads only: commands load the tokens afresh.
+    """
+
+    def __init__(self, log: LeadLog, maxsize: int = CACHED_WORKSPACES) -> None:
+        self._events = log.events
+        self._maxsize = maxsize
+        self._copies: dict[UUID, WorkspaceTokens] = {}
+        self._lock = threading.Lock()
+
+    def get(self, workspace: str) -> WorkspaceTokens | None:
+        """The workspace's tokens (None: it never had one): a shared copy, not to be
+        changed."""
+        uuid = tokens_id(workspace)
+        known = self._copies.get(uuid)
+        new = list(self._events.get(uuid, gt=known.version if known else None))
+        if not new:
+            return known
+        tokens = copy.deepcopy(known)
+        for event in new:
+            tokens = event.mutate(tokens)
+        assert isinstance(tokens, WorkspaceTokens)
+        with self._lock:
+            latest = self._copies.get(uuid)
+            if latest is None or latest.version < tokens.version:
+                if latest is None and len(self._copies) >= self._maxsize:
+                    self._copies.pop(next(iter(self._copies)))  # (the oldest kept)
+                self._copies[uuid] = tokens
+        return tokens
 
 
-def load_tokens(repository: Repository[UUID], workspace: str) -> WorkspaceTokens | None:
-    """The workspace's tokens as recorded (None: it never had one), read from the store
-    (from ``repository``'s cache, a shared copy: not to be changed)."""
+def load_tokens(log: LeadLog, workspace: str) -> WorkspaceTokens | None:
+    """The workspace's tokens as recorded (None: it never had one), read afresh."""
     try:
-        tokens: WorkspaceTokens = repository.get(tokens_id(workspace), deepcopy_from_cache=False)
+        tokens: WorkspaceTokens = log.repository.get(tokens_id(workspace))
     except AggregateNotFoundError:
         return None
     return tokens

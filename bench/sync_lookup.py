@@ -18,6 +18,8 @@ import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -87,9 +89,6 @@ def report(label: str, latencies: list[float], seconds: float) -> str:
 
 
 def main() -> None:
-    import subprocess
-    import sys
-
     from leadkey import Leadkey
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -97,6 +96,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--store-file", help="a SQLite file to build once and reuse")
+    parser.add_argument("--workers", type=int, default=1, help="the server's worker processes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(args.store_file or Path(folder) / "lookup.db")
@@ -106,33 +106,43 @@ def main() -> None:
             print(f"building a store of {args.payloads:,} payloads ({leads:,} leads)...")
             build(store, args.payloads)
         with Leadkey(store) as app:
-            _, token = app.create_token("bench", "sync", f"bench-{os.getpid()}")
-        print(
-            f"{args.clients} keep-alive clients on loopback, {args.seconds:.0f} s a run, "
-            f"{args.payloads:,} payloads in the store, {os.cpu_count()} cores"
-        )
-        port = free_port()
-        floor = serve_floor(Path(folder), port, 1)
+            info, token = app.create_token("bench", "sync", f"bench-{os.getpid()}")
         try:
-            asyncio.run(load(port, token, leads, args.clients, 1))
-            latencies = asyncio.run(load(port, token, leads, args.clients, args.seconds))
+            run(args, folder, store, token, leads)
         finally:
-            floor.terminate()
-        print(report("HTTP floor", latencies or [0.0], args.seconds))
-        port = free_port()
-        command = [sys.executable, "-m", "leadkey.adapters.cli", "--store", store, "serve"]
-        options = ["--port", str(port), "--rate-limit", "100000000"]
-        server = subprocess.Popen(
-            [*command, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_until_up(f"http://127.0.0.1:{port}/openapi.json", server)
-        try:
-            asyncio.run(load(port, token, leads, args.clients, 1))  # warm up
-            latencies = asyncio.run(load(port, token, leads, args.clients, args.seconds))
-        finally:
-            server.terminate()
-            server.wait(30)
-        print(report("leadkey POST /lead/search by phone", latencies, args.seconds))
+            with Leadkey(store) as app:
+                app.revoke_token("bench", str(info.token_id))
+
+
+def run(args: argparse.Namespace, folder: str, store: str, token: str, leads: int) -> None:
+    """The floor's run, then leadkey's."""
+    print(
+        f"{args.clients} keep-alive clients on loopback, {args.seconds:.0f} s a run, "
+        f"{args.payloads:,} payloads in the store, {os.cpu_count()} cores"
+    )
+    port = free_port()
+    floor = serve_floor(Path(folder), port, 1)
+    try:
+        asyncio.run(load(port, token, leads, args.clients, 1))
+        latencies = asyncio.run(load(port, token, leads, args.clients, args.seconds))
+    finally:
+        floor.terminate()
+    print(report("HTTP floor", latencies or [0.0], args.seconds))
+    port = free_port()
+    command = [sys.executable, "-m", "leadkey.adapters.cli", "--store", store, "serve"]
+    options = ["--port", str(port), "--rate-limit", "100000000", "--workers", str(args.workers)]
+    server = subprocess.Popen(
+        [*command, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_until_up(f"http://127.0.0.1:{port}/openapi.json", server)
+    try:
+        asyncio.run(load(port, token, leads, args.clients, 1))  # warm up
+        latencies = asyncio.run(load(port, token, leads, args.clients, args.seconds))
+    finally:
+        server.terminate()
+        server.wait(30)
+    label = f"leadkey POST /lead/search by phone, {args.workers} worker(s)"
+    print(report(label, latencies, args.seconds))
 
 
 if __name__ == "__main__":

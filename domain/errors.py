@@ -24,6 +24,11 @@ class InvalidSearch(InvalidArgument):
     says which)."""
 
 
+class SearchNeedsScan(InvalidSearch):
+    """A search asked not to scan (``scan=False``) that only a read of every lead of the
+    workspace could answer: its filters do not include the identifier field."""
+
+
 class InvalidConfiguration(LeadkeyError, ValueError):
     """A workspace command the workspace's rules refuse (an unknown country or field
     type, a workspace that exists already, an identifier field that is not there …),

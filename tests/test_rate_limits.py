@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 import threading
 from pathlib import Path
 
@@ -11,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadkey import InvalidArgument
-from leadkey.adapters.rate_limits import BUCKET, MemoryLimiter, RateLimiter, rate_limiter
+from leadkey.adapters.rate_limits import (
+    BUCKET,
+    LEASE_SHARE,
+    MAX_LEASE,
+    MemoryLimiter,
+    RateLimiter,
+    rate_limiter,
+)
 
 HOUR = 3600.0
 
@@ -23,16 +31,29 @@ def model(accepted: list[float], now: float, limit: int, window: float) -> bool:
     return sum(int(t // BUCKET) >= first for t in accepted) < limit
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
 @settings(max_examples=60, deadline=None)
 @given(
-    limit=st.integers(1, 6),
+    limit=st.one_of(st.integers(1, 6), st.integers(30, 80)),  # (leases of 2 and more)
     minutes=st.integers(1, 5),
-    gaps=st.lists(st.floats(0, 200, allow_nan=False), min_size=1, max_size=40),
+    gaps=st.lists(
+        st.one_of(st.just(0.0), st.floats(0, 200, allow_nan=False)), min_size=1, max_size=120
+    ),
 )
 def test_the_limiter_counts_as_a_sliding_window(
-    limit: int, minutes: int, gaps: list[float]
+    kind: str, limit: int, minutes: int, gaps: list[float]
 ) -> None:
-    limiter = MemoryLimiter(limit, minutes * BUCKET)
+    """One process's answers are the model's, leases or not."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = "memory:" if kind == "memory" else f"sqlite:///{folder}/leads.db"
+        limiter = rate_limiter(store, limit, minutes * BUCKET)
+        try:
+            _check_window(limiter, limit, minutes, gaps)
+        finally:
+            limiter.close()
+
+
+def _check_window(limiter: RateLimiter, limit: int, minutes: int, gaps: list[float]) -> None:
     now, accepted = 1_000_000.0, []
     for gap in gaps:
         now += gap
@@ -122,3 +143,49 @@ def test_counts_past_the_window_are_not_kept(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "leads.db-limits") as db:
         [(rows,)] = db.execute("SELECT count(*) FROM leadkey_request_counts")
     assert rows <= 60
+
+
+def _room(store: str, limit: int, now: float) -> int:
+    """How many more requests a new process may make for ``token`` at ``now``."""
+    limiter = rate_limiter(store, limit, HOUR)
+    try:
+        made = 0
+        while limiter.take("token", now) is None:
+            made += 1
+        return made
+    finally:
+        limiter.close()
+
+
+def test_processes_take_leases_and_never_pass_the_limit(durable_url: str) -> None:
+    limit, now = 2_000, 9_000_000.0
+    limiters = [rate_limiter(durable_url, limit, HOUR) for _ in range(4)]
+    answers: list[float | None] = []
+
+    def hammer(limiter: RateLimiter) -> None:
+        for _ in range(700):
+            answers.append(limiter.take("token", now))
+
+    threads = [threading.Thread(target=hammer, args=(limiter,)) for limiter in limiters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    made = answers.count(None)
+    # (refused early only while other processes held leases: at most 1/16 of what was left)
+    assert limit - 3 * min(MAX_LEASE, limit // LEASE_SHARE) <= made <= limit
+    for limiter in limiters:  # (closing gives back what was leased and not made)
+        limiter.close()
+    assert _room(durable_url, limit, now) == limit - made
+
+
+def test_a_lease_left_when_its_minute_ends_is_given_back(durable_url: str) -> None:
+    limit, now = 1_000, 9_000_000.0 - 9_000_000.0 % BUCKET
+    limiter = rate_limiter(durable_url, limit, HOUR)
+    try:
+        for _ in range(10):  # (leases of 1, 2, 4 and 8: 5 left)
+            assert limiter.take("token", now) is None
+        assert limiter.take("token", now + BUCKET) is None  # (the 5 go back first)
+        assert _room(durable_url, limit, now + BUCKET) == limit - 11
+    finally:
+        limiter.close()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import postgres_schema
 
-from leadkey import InvalidSearch, Leadkey, UnknownWorkspace
+from leadkey import InvalidSearch, Leadkey, SearchNeedsScan, UnknownWorkspace
 
 FIELDS = {
     "rating": "rating",
@@ -75,6 +75,15 @@ def test_the_identifier_in_any_spelling_through_the_index(shop: Leadkey) -> None
     assert found(shop, {"phone": []}) == []
     total, page = shop.search_leads("w", {"phone": ["9876543210", "9876543211"]}, skip=1)
     assert (total, [lead.fields["name"] for lead in page]) == (2, ["Asha"])
+
+
+def test_a_search_asked_not_to_scan_answers_only_through_the_index(shop: Leadkey) -> None:
+    by_phone = {"phone": "+91 98765 43211", "city": "pune"}
+    assert shop.search_leads("w", by_phone, scan=False) == shop.search_leads("w", by_phone)
+    assert shop.search_leads("w", scan=False)[0] == 4  # (no filter: the page only)
+    with pytest.raises(SearchNeedsScan):
+        shop.search_leads("w", {"city": "pune"}, scan=False)
+    assert found(shop, {"city": "pune"}) == ["Ravi", "Asha"]
 
 
 def test_other_fields_exact_ignoring_case_with_or_and_and(shop: Leadkey) -> None:

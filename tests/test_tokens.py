@@ -184,6 +184,44 @@ def test_the_stored_index_stays_at_the_end_of_the_log(durable_url: str) -> None:
         assert app.stored_index_differences("acme") == (status["position"], [])
 
 
+def test_a_change_by_another_process_counts_from_the_next_call(durable_url: str) -> None:
+    with Leadkey(durable_url) as server, Leadkey(durable_url) as admin:
+        admin.create_workspace("acme")
+        _, old = admin.create_token("acme", "async", "old")
+        assert server.authenticate("acme", old, "async").name == "old"  # (now known)
+        _, new = admin.create_token("acme", "async", "new")
+        admin.revoke_token("acme", "old")
+        with pytest.raises(NotAuthorized, match="revoked"):
+            server.authenticate("acme", old, "async")
+        assert server.authenticate("acme", new, "async").name == "new"
+        assert [t.name for t in server.tokens("acme")] == ["old", "new"]
+
+
+def test_threads_checking_tokens_all_see_a_revocation_made_before_they_call(
+    durable_url: str,
+) -> None:
+    with Leadkey(durable_url) as server, Leadkey(durable_url) as admin:
+        admin.create_workspace("acme")
+        _, secret = admin.create_token("acme", "sync", "reader")
+        server.authenticate("acme", secret, "sync")
+        admin.revoke_token("acme", "reader")
+        refused: list[bool] = []
+
+        def check() -> None:
+            try:
+                server.authenticate("acme", secret, "sync")
+                refused.append(False)
+            except NotAuthorized:
+                refused.append(True)
+
+        threads = [threading.Thread(target=check) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert refused == [True] * 16
+
+
 def test_writers_racing_for_the_last_slots_get_exactly_three(durable_url: str) -> None:
     with Leadkey(durable_url) as setup:
         setup.create_workspace("acme")

@@ -15,6 +15,7 @@ from leadkey.adapters.application import Leadkey
 from leadkey.adapters.rate_limits import REQUESTS_PER_HOUR, MemoryLimiter, rate_limiter
 from leadkey.adapters.stores import DEFAULT_STORE
 
+from .common import local_store
 from .errors import HANDLERS
 from .routes import ROUTES
 
@@ -48,6 +49,7 @@ def create_app(
             else MemoryLimiter(rate_limit, 3600.0)
         )
         app.state.leadkey, app.state.limiter, app.state.rate_limit = leadkey, counts, rate_limit
+        app.state.local_reads = local_store(leadkey)
         try:
             yield
         finally:

@@ -17,10 +17,18 @@ from starlette.routing import Route
 from leadkey.adapters.search import DEFAULT_LIMIT, check_page, search_body
 from leadkey.adapters.views import LeadView
 from leadkey.domain.decisions import Decision, MatchConfig
-from leadkey.domain.errors import InvalidSearch
+from leadkey.domain.errors import InvalidSearch, SearchNeedsScan
 from leadkey.domain.tokens import TokenInfo
 
-from .common import RECEIPT_HEADER, REPLAYED_HEADER, JsonResponse, authorize, service, workspace
+from .common import (
+    RECEIPT_HEADER,
+    REPLAYED_HEADER,
+    JsonResponse,
+    authorize,
+    read,
+    service,
+    workspace,
+)
 from .errors import ApiError
 from .requests import idempotency_key, json_object, payload_text
 
@@ -51,8 +59,9 @@ async def get_lead(request: Request) -> Response:
     await authorize(request, "sync")
     include = _query_bool(request, "includeActions")
     page = _query_page(request) if include else None
-    lead = await run_in_threadpool(
-        lambda: service(request).lead(request.path_params["leadId"], workspace=workspace(request))
+    lead = await read(
+        request,
+        lambda: service(request).lead(request.path_params["leadId"], workspace=workspace(request)),
     )
     body: dict[str, Any] = _lead(lead)
     if page is not None:
@@ -83,9 +92,16 @@ async def search_leads(request: Request) -> Response:
     await authorize(request, "sync")
     skip, limit = _query_page(request)
     filters = search_body(await json_object(request, empty=True))
-    total, leads = await run_in_threadpool(
-        lambda: service(request).search_leads(workspace(request), filters, skip=skip, limit=limit)
-    )
+    leadkey, name = service(request), workspace(request)
+    try:  # (through the index: short; a scan of every lead: in a worker thread)
+        total, leads = await read(
+            request,
+            lambda: leadkey.search_leads(name, filters, skip=skip, limit=limit, scan=False),
+        )
+    except SearchNeedsScan:
+        total, leads = await run_in_threadpool(
+            lambda: leadkey.search_leads(name, filters, skip=skip, limit=limit)
+        )
     data = [_lead(lead) for lead in leads]
     return JsonResponse({"data": data, "total_count": total, "skip": skip, "limit": limit})
 
@@ -94,8 +110,8 @@ async def metadata(request: Request) -> Response:
     """``GET /metadata``: the workspace's name, id, creation time and identifier."""
     await authorize(request, "sync")
     leadkey, name = service(request), workspace(request)
-    config, created = await run_in_threadpool(
-        lambda: (leadkey.workspace_info(name).config, leadkey.workspace_created(name))
+    config, created = await read(
+        request, lambda: (leadkey.workspace_info(name).config, leadkey.workspace_created(name))
     )
     return JsonResponse(
         {
@@ -130,7 +146,7 @@ async def custom_field(request: Request) -> Response:
 
 async def _config(request: Request) -> MatchConfig:
     name = workspace(request)
-    info = await run_in_threadpool(service(request).workspace_info, name)
+    info = await read(request, lambda: service(request).workspace_info(name))
     return info.config
 
 
