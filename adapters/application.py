@@ -872,7 +872,7 @@ class Leadkey:
 
     def _found(self, workspace: str, state: Any, value: Any, at: int | None) -> Lookup:
         """:meth:`find` in the workspace's ``state`` (now, or as of ``at``)."""
-        while True:  # (an in-memory index changes in place: see ``WorkspaceIndex.reconfigure``)
+        while True:  # (until the identifier the key was made for is the one read)
             config = state.config
             try:
                 key = identifier_key(config.identifier_type, value, config.country)
@@ -880,12 +880,14 @@ class Leadkey:
                 raise UnusableLookup(error, config, at) from error
             index = state if at is not None else self._index.matches(state, [key])
             found = index.lookup(key)
-            if state.config is config:
-                break
+            if state.config is config and getattr(index, "current", True):
+                break  # (in memory the state changes in place: ``WorkspaceIndex.reconfigure``)
+            if at is None and not getattr(index, "current", True):
+                state = self._state(workspace)  # (stored: switched since ``state`` was read)
         lead = None
         if found is not None:
             version = index.versions[found] if at is not None else None
-            lead = replace(_lead_view(self._log.repository.get(found, version=version)), key=key)
+            lead = replace(_lead_view(self._log.aggregate(found, version)), key=key)
         return Lookup(workspace, at, config, key, lead)
 
     def _index_at(self, position: int) -> IdentifierIndexProjection:
@@ -919,7 +921,7 @@ class Leadkey:
     def _lead(self, lead_id: object) -> Lead:
         uuid = _lead_uuid(lead_id)
         try:
-            aggregate: object = self._log.repository.get(uuid)
+            aggregate: object = self._log.aggregate(uuid)
         except AggregateNotFoundError:
             raise UnknownLead(lead_id) from None
         if not isinstance(aggregate, Lead):
@@ -991,7 +993,7 @@ class Leadkey:
         for page in pages:
             check_open(self)  # (at every page, as between the batches of ingest_many)
             for lead_id in page:
-                yield _lead_view(self._log.repository.get(lead_id))
+                yield _lead_view(self._log.aggregate(lead_id))
 
     # -- audit --------------------------------------------------------------------
 

@@ -99,12 +99,15 @@ class WorkspaceState:
 
 @dataclass(frozen=True, slots=True)
 class Matches:
-    """The leads a batch's keys match under the identifier in force, with their versions."""
+    """The leads a batch's keys match under the identifier in force, with their versions;
+    ``current``: whether that identifier was still in force (the same generation) when
+    they were read."""
 
     config: MatchConfig
     sequence: int
     leads: dict[str, UUID]
     versions: dict[UUID, int]
+    current: bool = True
 
     def lookup(self, key: str) -> UUID | None:
         return self.leads.get(key)
@@ -318,6 +321,11 @@ class DurableIndex:
         versions: dict[UUID, int] = {}
         ws = self.dialect.uuid(config.workspace_id)
         with self._transaction(commit=False) as cursor:
+            self.dialect.snapshot(cursor)
+            [row] = self._execute(
+                cursor, "SELECT generation FROM {workspaces} WHERE workspace_id = ?", [ws]
+            )
+            current = row["generation"] == config.generation
             for start in range(0, len(wanted), 10_000):
                 operand, params = self.dialect.in_list(wanted[start : start + 10_000])
                 rows = self._execute(
@@ -331,7 +339,7 @@ class DurableIndex:
                     lead = self.dialect.from_uuid(row["lead_id"])
                     leads[row["key"]] = lead
                     versions[lead] = row["version"]
-        return Matches(config, state.sequence, leads, versions)
+        return Matches(config, state.sequence, leads, versions, current)
 
     def lead_pages(self, workspace: UUID, newest_first: bool, size: int) -> Iterator[list[UUID]]:
         """The ids of the workspace's leads when the first page is read, in creation order

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -12,3 +14,17 @@ class LeadLog(Application[UUID]):
     and repository would bypass leadkey's rules; ``Leadkey`` is the way in."""
 
     name = "leadkey"
+
+    def aggregate(self, aggregate_id: UUID, version: int | None = None) -> Any:
+        """The aggregate as of ``version`` (None: now), from its events (raises
+        eventsourcing's ``AggregateNotFoundError``)."""
+        return self.repository.get(aggregate_id, version=version, projector_func=project)
+
+
+def project(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Apply ``events`` to ``aggregate`` in turn: eventsourcing's ``project_aggregate``
+    without its check of each event against a ``typing`` protocol (an ``isinstance``
+    that costs a third of a lead's read; leadkey's events are its own classes)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate

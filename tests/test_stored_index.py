@@ -72,6 +72,29 @@ def events_table(url: str) -> tuple[str, str]:
 # -- reads ------------------------------------------------------------------------------
 
 
+def test_a_lookup_that_a_switch_overtakes_is_made_again_under_the_new_identifier(
+    durable_url: str,
+) -> None:
+    """The workspace read, then another process switches the identifier, then the index
+    read: the key made under the old identifier is not looked up in the new index."""
+    with Leadkey(durable_url) as server, Leadkey(durable_url) as admin:
+        admin.create_workspace("w", fields={"name": "text", "company": "text"}, identifier="name")
+        admin.ingest("w", {"fields": {"name": "acme", "company": "x"}})
+        bob = admin.ingest("w", {"fields": {"name": "bob", "company": "ACME"}}).lead_id
+        read_state = server._index.state
+        stale = read_state("w")
+
+        def state_then_switch(name: str) -> Any:
+            server._index.state = read_state  # type: ignore[method-assign]
+            admin.change_identifier("w", "company")
+            return stale
+
+        server._index.state = state_then_switch  # type: ignore[method-assign]
+        found = server.find("w", "Acme")
+        assert found.config.identifier == "company"
+        assert found.lead is not None and found.lead.lead_id == bob
+
+
 def test_a_new_process_reads_the_stored_index_not_the_log(durable_url: str) -> None:
     with Leadkey(durable_url) as writer:
         writer.create_workspace("w")
