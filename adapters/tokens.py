@@ -13,7 +13,7 @@ from leadkey.domain.errors import NotAuthorized
 from leadkey.domain.tokens import TokenInfo, WorkspaceTokens, check_kind
 from leadkey.domain.workspace import workspace_id
 
-from .event_log import LeadLog
+from .event_log import LeadLog, project
 
 _AN = {"async": "an async", "sync": "a sync"}
 #: Random bytes in a token (their URL-safe base64 follows ``lk_<kind>_``).
@@ -59,9 +59,7 @@ class TokenReads:
         new = list(self._events.get(uuid, gt=known.version if known else None))
         if not new:
             return known
-        tokens = copy.deepcopy(known)
-        for event in new:
-            tokens = event.mutate(tokens)
+        tokens = project(copy.deepcopy(known), new)
         assert isinstance(tokens, WorkspaceTokens)
         with self._lock:
             latest = self._copies.get(uuid)
