@@ -22,6 +22,11 @@ from typing import Any
 import email_validator
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import (
+    ATEXT,
+    DNS_LABEL_LENGTH_LIMIT,
+    EMAIL_MAX_LENGTH,
+)
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from .errors import UnusableValue
@@ -279,6 +284,9 @@ def email_key(raw: object) -> EmailValue:
     _refuse_control(value, "not a valid email address: ")
     if len(value) > MAX_EMAIL_INPUT:
         raise UnusableValue(f"not a valid email address: longer than {MAX_EMAIL_INPUT} characters")
+    key = _plain_email_key(value)
+    if key is not None:
+        return EmailValue(display=value, key=key)
     result = _EMAIL_MEMO.get(value)
     if result is None:
         result = _email_result(value)
@@ -287,6 +295,51 @@ def email_key(raw: object) -> EmailValue:
     if key is None:
         raise UnusableValue(reason or "not a valid email address")
     return EmailValue(display=value, key=key)
+
+
+#: A plain ASCII address: a dot-atom local part (email-validator's own atext) and a
+#: domain of two or more hostname labels of at most 63 characters, none with ``--`` as
+#: its third and fourth characters (Punycode ``xn--`` and what email-validator refuses
+#: for it), ending with a letter.
+_PLAIN_LABEL = (
+    f"(?![A-Za-z0-9-]{{2}}--)[A-Za-z0-9](?:[A-Za-z0-9-]{{0,{DNS_LABEL_LENGTH_LIMIT - 2}}}"
+    "[A-Za-z0-9])?"
+)
+_PLAIN_EMAIL = re.compile(
+    f"[{ATEXT}]+(?:\\.[{ATEXT}]+)*@((?:{_PLAIN_LABEL}\\.)+{_PLAIN_LABEL})", re.ASCII
+)
+#: Domains email-validator refuses as special-use, with their subdomains.
+_SPECIAL_USE = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
+def _plain_email_key(value: str) -> str | None:
+    """The key of a plain ASCII address (:data:`_PLAIN_EMAIL`), computed without
+    email-validator, which gives the same key for every such address (a differential
+    test and ``bench/fast_paths.py`` hold it to that); None for anything else, which
+    goes to email-validator."""
+    if len(value) > EMAIL_MAX_LENGTH or not value.isascii():
+        return None
+    match = _PLAIN_EMAIL.fullmatch(value)
+    if match is None:
+        return None
+    domain = match.group(1).lower()
+    if not domain[-1].isalpha():  # (254 characters in all: the domain fits its 253)
+        return None
+    if _special_use(domain):
+        return None
+    local = value[: match.start(1) - 1]
+    return f"{local.lower()}@{domain}"
+
+
+def _special_use(domain: str) -> bool:
+    """Whether email-validator refuses ``domain`` as a special-use name or a subdomain of
+    one."""
+    while domain not in _SPECIAL_USE:
+        dot = domain.find(".")
+        if dot < 0:
+            return False
+        domain = domain[dot + 1 :]
+    return True
 
 
 def _email_result(value: str) -> tuple[str | None, str | None]:
