@@ -1,14 +1,18 @@
-"""The fast path for plain ASCII email addresses against email-validator, over generated
-addresses: how many take it, how many answers differ (must be 0), and the cost of a key
-on each path, side by side in one run.
+"""The fast paths against the full ones, over generated values: how many take the fast
+path, how many answers differ (must be 0), and the cost of a key on each path, side by
+side in one run.
 
-    .venv/bin/python bench/fast_paths.py                      # 1,000,000 addresses
-    .venv/bin/python bench/fast_paths.py --values 100000 --seed 2
+    .venv/bin/python bench/fast_paths.py                      # 1,000,000 values of each
+    .venv/bin/python bench/fast_paths.py --values 100000 --seed 2 --only phone
 
-Addresses are drawn (seeded) from a mix of plain ones (names, digits and separators at
-many domains), near misses at every edge the fast path checks (special-use domains, a
-top-level domain ending with a digit, ``--`` in a label, 63/64-character labels, 254/255
-characters in all, dots at the ends or doubled) and non-ASCII or quoted ones.
+Email addresses are drawn (seeded) from a mix of plain ones (names, digits and
+separators at many domains), near misses at every edge the fast path checks
+(special-use domains, a top-level domain ending with a digit, ``--`` in a label,
+63/64-character labels, 254/255 characters in all, dots at the ends or doubled) and
+non-ASCII or quoted ones.  Phone numbers: a default country among every supported
+region, and phonenumbers' example numbers of it or of any region, a digit replaced,
+dropped or added, after a prefix (the calling code with or without ``+``, a trunk or
+international prefix, ``0``), or random digits.
 """
 
 from __future__ import annotations
@@ -18,10 +22,18 @@ import random
 import statistics
 import string
 import time
+from collections.abc import Callable
 
 import email_validator
+import phonenumbers
 
-from leadkey.domain.normalization import _email_result, _plain_email_key
+from leadkey.domain.normalization import (
+    SUPPORTED_REGIONS,
+    _email_result,
+    _phone_result,
+    _plain_email_key,
+    _plain_phone_key,
+)
 
 NAMES = ["jane", "Ravi", "o'brien", "MÜLLER", "li.wei", "a_b", "x-y", "first+tag", "Z"]
 DOMAINS = ["gmail.com", "Example.CO.IN", "mail.yahoo.co.jp", "web.de", "b.c", "x-y.org"]
@@ -69,39 +81,87 @@ def address(rng: random.Random) -> str:
     return "b" * (total - len(domain) - 1) + "@" + domain
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--values", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
-    rng = random.Random(args.seed)
-    values = [address(rng) for _ in range(args.values)]
-    fast_taken = differences = 0
+REGIONS = sorted(SUPPORTED_REGIONS)
+EXAMPLES = {
+    region: [
+        phonenumbers.national_significant_number(number)
+        for kind in vars(phonenumbers.PhoneNumberType).values()
+        if isinstance(kind, int)
+        and (number := phonenumbers.example_number_for_type(region, kind)) is not None
+    ]
+    for region in REGIONS
+}
+
+
+def phone(rng: random.Random) -> tuple[str, str]:
+    region = rng.choice(REGIONS)
+    of = region if rng.random() < 0.7 else rng.choice(REGIONS)
+    if EXAMPLES[of] and rng.random() < 0.8:
+        digits = rng.choice(EXAMPLES[of])
+        at, digit = rng.randrange(len(digits)), rng.choice(string.digits)
+        digits = rng.choice(
+            [
+                digits,
+                digits,
+                digits[:at] + digit + digits[at + 1 :],
+                digits[:at] + digits[at + 1 :],
+                digits[:at] + digit + digits[at:],
+            ]
+        )
+        code = str(phonenumbers.country_code_for_region(of))
+        prefix = rng.choice(["", "", "", "+" + code, "+" + code, code, "0", "00", "011"])
+        return prefix + digits, region
+    digits = "".join(rng.choices(string.digits, k=rng.randint(1, 18)))
+    return rng.choice(["", "+"]) + digits, region
+
+
+def compare(
+    name: str,
+    values: list[tuple[str, ...]],
+    fast_path: Callable[..., str | None],
+    full_path: Callable[..., tuple[str | None, str | None]],
+) -> None:
+    taken = differences = 0
     fast_times: list[float] = []
     full_times: list[float] = []
     clock = time.perf_counter
     for value in values:
         started = clock()
-        fast = _plain_email_key(value)
+        fast = fast_path(*value)
         middle = clock()
-        full = _email_result(value)
+        full = full_path(*value)
         ended = clock()
         if fast is not None:
-            fast_taken += 1
+            taken += 1
             fast_times.append(middle - started)
             full_times.append(ended - middle)
             if full != (fast, None):
                 differences += 1
-                print(f"DIFFERENT: {value!r}: fast {fast!r}, email-validator {full!r}")
-    print(f"{len(values):,} addresses (seed {args.seed}), {len(set(values)):,} distinct")
-    share = fast_taken / len(values)
-    print(f"fast path taken: {fast_taken:,} ({share:.0%}); differences: {differences}")
+                print(f"DIFFERENT: {value!r}: fast {fast!r}, full path {full!r}")
+    print(f"{name}: {len(values):,} values, {len(set(values)):,} distinct")
+    print(f"  fast path taken: {taken:,} ({taken / len(values):.0%}); differences: {differences}")
     fast_p50 = statistics.median(fast_times) * 1e6
     full_p50 = statistics.median(full_times) * 1e6
     print(
-        f"key of an address the fast path takes, p50: fast path {fast_p50:.2f} µs, "
-        f"email-validator {full_p50:.2f} µs ({full_p50 / fast_p50:.1f}x)"
+        f"  key of a value the fast path takes, p50: fast path {fast_p50:.2f} µs, "
+        f"full path {full_p50:.2f} µs ({full_p50 / fast_p50:.1f}x)"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--values", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", choices=["email", "phone"])
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    print(f"seed {args.seed}")
+    if args.only != "phone":
+        emails = [(address(rng),) for _ in range(args.values)]
+        compare("email addresses", emails, _plain_email_key, _email_result)
+    if args.only != "email":
+        phones = [phone(rng) for _ in range(args.values)]
+        compare("phone numbers", phones, _plain_phone_key, _phone_result)
 
 
 if __name__ == "__main__":

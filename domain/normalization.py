@@ -140,6 +140,9 @@ def phone_key(raw: object, region: str) -> str:
     _refuse_control(value, "")
     if len(value) > MAX_PHONE_INPUT:
         raise UnusableValue(f"longer than {MAX_PHONE_INPUT} characters")
+    key = _plain_phone_key(value, region)
+    if key is not None:
+        return key
     memo_key = (value, region)
     result = _PHONE_MEMO.get(memo_key)
     if result is None:
@@ -179,6 +182,129 @@ def _phone_result(value: str, region: str) -> tuple[str | None, str | None]:
     if number is not None and phonenumbers.is_valid_number(number):
         return _e164(number), None
     return None, f"not a valid phone number for default country {region}"
+
+
+#: A number description of phonenumbers' metadata: its possible lengths and its pattern
+#: (None: the description is absent or has no pattern, so no number matches it).
+_Desc = tuple[frozenset[int], re.Pattern[str]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Numbering:
+    """How phonenumbers reads and validates numbers of a country calling code that only
+    one supported region has, from its metadata: what :func:`_plain_phone_key` uses."""
+
+    country_code: str
+    idd: re.Pattern[str]  # the international prefix dialled from there
+    national_prefix: re.Pattern[str] | None  # what parsing strips as a trunk prefix
+    general: _Desc
+    types: tuple[_Desc, ...]  # fixed line, mobile, premium rate ...: any makes it valid
+
+
+def _plain_phone_key(value: str, region: str) -> str | None:
+    """The key of a plain number: ASCII digits, or ``+`` and ASCII digits, whose country
+    calling code only one supported region has, with no leading ``0``, trunk prefix,
+    international prefix or (without ``+``) the country's calling code in front, that
+    is valid: the key phonenumbers gives it (its parse, ``is_valid_number`` and E.164),
+    found from phonenumbers' own metadata, compiled once.  None for anything else,
+    which takes the full path (a differential test and ``bench/fast_paths.py`` hold
+    the two to the same keys)."""
+    if not value.isascii():
+        return None
+    if value[:1] == "+":
+        digits = value[1:]
+        if len(digits) < 3 or not digits.isdigit() or digits[0] == "0":
+            return None
+        size = next((n for n in (1, 2, 3) if int(digits[:n]) in _CALLING_CODES), 0)
+        numbering = _numbering(int(digits[:size])) if size else None
+        national = digits[size:]
+    else:
+        if not value.isdigit():
+            return None
+        numbering = _numbering(_plan_code(region))
+        if numbering is None or value.startswith(numbering.country_code):
+            return None
+        if numbering.idd.match(value):
+            return None
+        national = value
+    if numbering is None or not 2 <= len(national) <= 17 or national[0] == "0":
+        return None
+    if numbering.national_prefix is not None and numbering.national_prefix.match(national):
+        return None
+    if not _valid_national(national, numbering):
+        return None
+    return f"+{numbering.country_code}{national}"
+
+
+#: The number types phonenumbers' ``_number_type_helper`` checks (a number of any of
+#: them is valid; mobile only where its pattern is not the fixed line's), the most
+#: common first.
+_TYPES = (
+    "fixed_line",
+    "mobile",
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+)
+#: phonenumbers' country calling codes, each with its regions.
+_CALLING_CODES = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+
+
+@cache
+def _plan_code(region: str) -> int:
+    return int(_plan(region).country_code)
+
+
+@cache
+def _numbering(country_code: int) -> _Numbering | None:
+    regions = _CALLING_CODES.get(country_code, ())
+    if len(regions) != 1 or regions[0] not in SUPPORTED_REGIONS:
+        return None
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(regions[0])
+    if metadata is None or metadata.international_prefix is None:
+        return None
+
+    def desc(number_desc: phonenumbers.PhoneNumberDesc | None) -> _Desc:
+        if number_desc is None or not number_desc.national_number_pattern:
+            return None
+        return frozenset(number_desc.possible_length), re.compile(
+            number_desc.national_number_pattern
+        )
+
+    m = metadata
+    return _Numbering(
+        country_code=str(country_code),
+        idd=re.compile(m.international_prefix),
+        national_prefix=re.compile(m.national_prefix_for_parsing)
+        if m.national_prefix_for_parsing
+        else None,
+        general=desc(m.general_desc),
+        types=tuple(
+            desc(getattr(m, name))
+            for name in _TYPES
+            if not (name == "mobile" and m.same_mobile_and_fixed_line_pattern)
+        ),
+    )
+
+
+def _valid_national(national: str, numbering: _Numbering) -> bool:
+    """Whether phonenumbers' type of the national number is not UNKNOWN (its
+    ``_number_type_helper``): the general description and some type's match."""
+    if not _matches(national, numbering.general):
+        return False
+    return any(_matches(national, d) for d in numbering.types)
+
+
+def _matches(national: str, desc: _Desc) -> bool:
+    if desc is None:
+        return False
+    lengths, pattern = desc
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,18 +1,35 @@
-"""The fast path for plain ASCII email addresses gives exactly email-validator's key, and
-leaves everything else to it: a differential property over addresses built near every
-edge of the grammar, and Faker's addresses in many locales (which it must take)."""
+"""The fast paths give exactly the full path's key, and leave everything else to it:
+
+- plain ASCII email addresses against email-validator: a differential property over
+  addresses built near every edge of the grammar, and Faker's addresses in many locales
+  (which it must take);
+- plain phone numbers against phonenumbers (the full path: its parse, validity and
+  E.164, with leadkey's readings): a differential property over numbers made from
+  phonenumbers' own example numbers of every supported region, changed digit by digit
+  and prefixed as people write them, and random digits."""
 
 from __future__ import annotations
 
+import re
+
 import email_validator
+import phonenumbers
 import pytest
 from email_validator.rfc_constants import ATEXT
 from faker import Faker
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from leadkey.domain.errors import UnusableValue
-from leadkey.domain.normalization import _email_result, _plain_email_key, email_key
+from leadkey.domain.normalization import (
+    SUPPORTED_REGIONS,
+    _email_result,
+    _phone_result,
+    _plain_email_key,
+    _plain_phone_key,
+    email_key,
+    phone_key,
+)
 
 #: email-validator's atext, unescaped, and characters around it that it refuses or reads
 #: differently (quotes, spaces, ``@``, brackets, non-ASCII letters and marks).
@@ -75,3 +92,82 @@ def test_email_key_answers_alike_through_either_path() -> None:
     assert email_key("Jane.Doe@Example.COM").display == "Jane.Doe@Example.COM"
     with pytest.raises(UnusableValue, match="special-use"):
         email_key("jane@mail.local")
+
+
+REGIONS = sorted(SUPPORTED_REGIONS)
+
+
+def examples(region: str) -> list[str]:
+    """The national significant numbers of phonenumbers' example numbers for ``region``."""
+    found = (
+        phonenumbers.example_number_for_type(region, kind)
+        for kind in vars(phonenumbers.PhoneNumberType).values()
+        if isinstance(kind, int)
+    )
+    return [phonenumbers.national_significant_number(n) for n in found if n is not None]
+
+
+@st.composite
+def phone_values(draw: st.DrawFn) -> tuple[str, str]:
+    """A default country and a value: an example number of it or of another region,
+    perhaps changed (a digit replaced, dropped or added), perhaps after a prefix (its
+    calling code with or without ``+``, a trunk or international prefix, ``0``), or
+    random digits."""
+    region = draw(st.sampled_from(REGIONS))
+    of = draw(st.sampled_from([region, region, *REGIONS]))
+    numbers = examples(of)
+    if numbers and draw(st.booleans()):
+        digits = draw(st.sampled_from(numbers))
+        change = draw(st.sampled_from(["none", "replace", "drop", "add"]))
+        at = draw(st.integers(0, len(digits) - 1))
+        digit = draw(st.sampled_from("0123456789"))
+        digits = {
+            "none": digits,
+            "replace": digits[:at] + digit + digits[at + 1 :],
+            "drop": digits[:at] + digits[at + 1 :],
+            "add": digits[:at] + digit + digits[at:],
+        }[change]
+        code = str(phonenumbers.country_code_for_region(of))
+        prefix = draw(st.sampled_from(["", "", "+" + code, code, "0", "00", "011", "+"]))
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        parsing = [metadata.national_prefix_for_parsing, metadata.international_prefix]
+        patterns = [p for p in parsing if p]
+        if patterns and draw(st.booleans()):  # (what parsing strips in the default country)
+            pattern = draw(st.sampled_from(patterns))
+            prefix = draw(st.from_regex(re.compile(pattern, re.ASCII), fullmatch=True))
+            assume(prefix.isdigit())
+        return region, prefix + digits
+    digits = draw(st.text("0123456789", min_size=1, max_size=18))
+    return region, draw(st.sampled_from(["", "+"])) + digits
+
+
+@settings(max_examples=4000, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(phone_values())
+@example(("IN", "9876543210"))
+@example(("IN", "+919876543210"))
+@example(("DE", "3012345678"))
+@example(("US", "+4930123456"))
+def test_the_phone_fast_path_is_the_full_paths_key_or_stands_aside(
+    case: tuple[str, str],
+) -> None:
+    region, value = case
+    fast = _plain_phone_key(value, region)
+    if fast is not None:
+        assert _phone_result(value, region) == (fast, None)
+
+
+@pytest.mark.parametrize("region", ["IN", "DE", "FR", "BR", "JP", "ID", "PL", "AE"])
+def test_plain_numbers_take_the_phone_fast_path(region: str) -> None:
+    mobile = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    national = phonenumbers.national_significant_number(mobile)
+    code = phonenumbers.country_code_for_region(region)
+    key = f"+{code}{national}"
+    for value in (national, f"+{code}{national}"):
+        assert _plain_phone_key(value, region) == key
+    assert phone_key(f"+{code} {national[:3]}-{national[3:]}", region) == key
+
+
+def test_numbers_of_a_shared_calling_code_take_the_full_path() -> None:
+    assert _plain_phone_key("2015550123", "US") is None  # (+1: the US, Canada and more)
+    assert _plain_phone_key("+442079460958", "IN") is None  # (+44: GB, Jersey and more)
+    assert phone_key("(201) 555-0123", "US") == "+12015550123"
