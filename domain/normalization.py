@@ -265,8 +265,9 @@ def _numbering(country_code: int) -> _Numbering | None:
     regions = _CALLING_CODES.get(country_code, ())
     if len(regions) != 1 or regions[0] not in SUPPORTED_REGIONS:
         return None
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(regions[0])
-    if metadata is None or metadata.international_prefix is None:
+    m = phonenumbers.PhoneMetadata.metadata_for_region(regions[0])
+    idd = m.international_prefix if m is not None else None
+    if m is None or idd is None:
         return None
 
     def desc(number_desc: phonenumbers.PhoneNumberDesc | None) -> _Desc:
@@ -276,10 +277,9 @@ def _numbering(country_code: int) -> _Numbering | None:
             number_desc.national_number_pattern
         )
 
-    m = metadata
     return _Numbering(
         country_code=str(country_code),
-        idd=re.compile(m.international_prefix),
+        idd=re.compile(idd),
         national_prefix=re.compile(m.national_prefix_for_parsing)
         if m.national_prefix_for_parsing
         else None,
