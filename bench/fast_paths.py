@@ -109,6 +109,8 @@ def phone(rng: random.Random) -> tuple[str, str]:
             ]
         )
         code = str(phonenumbers.country_code_for_region(of))
+        if rng.random() < 0.1:  # (a national number that starts as the calling code)
+            digits = code + "".join(rng.choices(string.digits, k=max(0, len(digits) - len(code))))
         prefix = rng.choice(["", "", "", "+" + code, "+" + code, code, "0", "00", "011"])
         return prefix + digits, region
     digits = "".join(rng.choices(string.digits, k=rng.randint(1, 18)))

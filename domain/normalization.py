@@ -203,30 +203,31 @@ class _Numbering:
 
 def _plain_phone_key(value: str, region: str) -> str | None:
     """The key of a plain number: ASCII digits, or ``+`` and ASCII digits, whose country
-    calling code only one supported region has, with no leading ``0``, trunk prefix,
-    international prefix or (without ``+``) the country's calling code in front, that
-    is valid: the key phonenumbers gives it (its parse, ``is_valid_number`` and E.164),
-    found from phonenumbers' own metadata, compiled once.  None for anything else,
-    which takes the full path (a differential test and ``bench/fast_paths.py`` hold
-    the two to the same keys)."""
+    calling code only one supported region has, with no leading ``0``, trunk prefix or
+    international prefix in front, that is valid: the key phonenumbers gives it (its
+    parse, ``is_valid_number`` and E.164), found from phonenumbers' own metadata,
+    compiled once.  The default country's calling code written without ``+`` is read
+    as with it where the country has a trunk prefix (the full path's own-country
+    reading, which wins there).  None for anything else, which takes the full path (a
+    differential test and ``bench/fast_paths.py`` hold the two to the same keys)."""
     if not value.isascii():
         return None
     if value[:1] == "+":
-        digits = value[1:]
-        if len(digits) < 3 or not digits.isdigit() or digits[0] == "0":
-            return None
-        size = next((n for n in (1, 2, 3) if int(digits[:n]) in _CALLING_CODES), 0)
-        numbering = _numbering(int(digits[:size])) if size else None
-        national = digits[size:]
+        numbering, national = _calling_code(value[1:])
     else:
         if not value.isdigit():
             return None
         numbering = _numbering(_plan_code(region))
-        if numbering is None or value.startswith(numbering.country_code):
+        if numbering is None:
             return None
-        if numbering.idd.match(value):
+        if value.startswith(numbering.country_code):
+            own, national = _calling_code(value) if _plan(region).trunk else (None, "")
+            if own is not numbering:
+                return None
+        elif numbering.idd.match(value):
             return None
-        national = value
+        else:
+            national = value
     if numbering is None or not 2 <= len(national) <= 17 or national[0] == "0":
         return None
     if numbering.national_prefix is not None and numbering.national_prefix.match(national):
@@ -234,6 +235,16 @@ def _plain_phone_key(value: str, region: str) -> str | None:
     if not _valid_national(national, numbering):
         return None
     return f"+{numbering.country_code}{national}"
+
+
+def _calling_code(digits: str) -> tuple[_Numbering | None, str]:
+    """How phonenumbers reads digits after ``+``: its calling code (the shortest prefix
+    that is one; None: none, or one that is not a single supported region's), and the
+    national number after it."""
+    if len(digits) < 3 or not digits.isdigit() or digits[0] == "0":
+        return None, ""
+    size = next((n for n in (1, 2, 3) if int(digits[:n]) in _CALLING_CODES), 0)
+    return (_numbering(int(digits[:size])) if size else None), digits[size:]
 
 
 #: The number types phonenumbers' ``_number_type_helper`` checks (a number of any of

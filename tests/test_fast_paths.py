@@ -132,6 +132,8 @@ def phone_values(draw: st.DrawFn) -> tuple[str, str]:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
         parsing = [metadata.national_prefix_for_parsing, metadata.international_prefix]
         patterns = [p for p in parsing if p]
+        if draw(st.integers(0, 5)) == 0:  # (a national number that starts as the code)
+            digits = code + digits[len(code) :]
         if patterns and draw(st.booleans()):  # (what parsing strips in the default country)
             pattern = draw(st.sampled_from(patterns))
             prefix = draw(st.from_regex(re.compile(pattern, re.ASCII), fullmatch=True))
@@ -147,6 +149,8 @@ def phone_values(draw: st.DrawFn) -> tuple[str, str]:
 @example(("IN", "+919876543210"))
 @example(("DE", "3012345678"))
 @example(("US", "+4930123456"))
+@example(("PL", "483095308"))  # (valid as a national number and as +48 3095308)
+@example(("DE", "4930123456"))  # (the calling code without +, in a trunk-prefix country)
 def test_the_phone_fast_path_is_the_full_paths_key_or_stands_aside(
     case: tuple[str, str],
 ) -> None:
