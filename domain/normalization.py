@@ -197,19 +197,22 @@ class _Numbering:
     country_code: str
     idd: re.Pattern[str]  # the international prefix dialled from there
     national_prefix: re.Pattern[str] | None  # what parsing strips as a trunk prefix
+    plain_prefix: bool  # it carries no carrier code and is not transformed
+    local_only: frozenset[int]  # lengths of numbers dialled only locally (in general)
     general: _Desc
     types: tuple[_Desc, ...]  # fixed line, mobile, premium rate ...: any makes it valid
 
 
 def _plain_phone_key(value: str, region: str) -> str | None:
     """The key of a plain number: ASCII digits, or ``+`` and ASCII digits, whose country
-    calling code only one supported region has, with no leading ``0``, trunk prefix or
-    international prefix in front, that is valid: the key phonenumbers gives it (its
-    parse, ``is_valid_number`` and E.164), found from phonenumbers' own metadata,
-    compiled once.  The default country's calling code written without ``+`` is read
-    as with it where the country has a trunk prefix (the full path's own-country
-    reading, which wins there).  None for anything else, which takes the full path (a
-    differential test and ``bench/fast_paths.py`` hold the two to the same keys)."""
+    calling code only one supported region has, with no international prefix in front,
+    perhaps a plain trunk prefix, and no leading ``0`` after it, that is valid: the key
+    phonenumbers gives it (its parse, ``is_valid_number`` and E.164), found from
+    phonenumbers' own metadata, compiled once.  The default country's calling code
+    written without ``+`` is read as with it where the country has a trunk prefix (the
+    full path's own-country reading, which wins there).  None for anything else, which
+    takes the full path (a differential test and ``bench/fast_paths.py`` hold the two
+    to the same keys)."""
     if not value.isascii():
         return None
     if value[:1] == "+":
@@ -228,13 +231,27 @@ def _plain_phone_key(value: str, region: str) -> str | None:
             return None
         else:
             national = value
-    if numbering is None or not 2 <= len(national) <= 17 or national[0] == "0":
+    if numbering is None:
         return None
-    if numbering.national_prefix is not None and numbering.national_prefix.match(national):
+    trunk = numbering.national_prefix.match(national) if numbering.national_prefix else None
+    if trunk is not None:
+        national = _after_trunk(national, trunk.end(), numbering)
+    if not 2 <= len(national) <= 17 or national[0] == "0":
         return None
     if not _valid_national(national, numbering):
         return None
     return f"+{numbering.country_code}{national}"
+
+
+def _after_trunk(national: str, end: int, numbering: _Numbering) -> str:
+    """The national number after its trunk prefix (which ends at ``end``) as phonenumbers'
+    parse strips it (``_maybe_strip_national_prefix_and_carrier_code``, then the length
+    test that decides whether the stripped number is kept), for a valid one, where the
+    prefix is plain; "" where the full path must decide."""
+    stripped = national[end:]
+    if not numbering.plain_prefix or len(stripped) in numbering.local_only:
+        return ""  # (a length dialled only locally: parse keeps the prefix)
+    return stripped  # (parse's other reasons to keep it fail the validity that follows)
 
 
 def _calling_code(digits: str) -> tuple[_Numbering | None, str]:
@@ -288,12 +305,16 @@ def _numbering(country_code: int) -> _Numbering | None:
             number_desc.national_number_pattern
         )
 
+    parsing = m.national_prefix_for_parsing
+    prefix = re.compile(parsing) if parsing else None
     return _Numbering(
         country_code=str(country_code),
         idd=re.compile(idd),
-        national_prefix=re.compile(m.national_prefix_for_parsing)
-        if m.national_prefix_for_parsing
-        else None,
+        national_prefix=prefix,
+        plain_prefix=prefix is not None
+        and not prefix.groups
+        and not m.national_prefix_transform_rule,
+        local_only=frozenset(m.general_desc.possible_length_local_only if m.general_desc else ()),
         general=desc(m.general_desc),
         types=tuple(
             desc(getattr(m, name))
