@@ -71,7 +71,7 @@ def test_only_phone_email_and_text_fields_have_identifier_values() -> None:
 
 def test_normalizing_ahead_fills_the_memos_of_the_types_asked_for_only(app: Leadkey) -> None:
     config = _config(app)
-    payload = json.dumps({"fields": {"phone": "098112 00977", "email": "Ahead.Ä@Example.com"}})
+    payload = json.dumps({"fields": {"phone": "0091 98112 00977", "email": "Ahead.Ä@Example.com"}})
     normalization.forget()
     normalization.keep_journal()
     try:
@@ -80,8 +80,8 @@ def test_normalizing_ahead_fills_the_memos_of_the_types_asked_for_only(app: Lead
     finally:
         normalization.keep_journal(False)
     assert set(journal) == {"phone"}
-    assert [key for key, _ in journal["phone"]] == [("09811200977", "IN")]
-    # (values the fast paths key, such as 9811200977, are never memoized: nothing to send)
+    assert [key for key, _ in journal["phone"]] == [("00919811200977", "IN")]
+    # (values the fast paths key, such as 09811200977, are never memoized: nothing to send)
 
 
 # -- payload limits: numbers and the reasons given -------------------------------------------
