@@ -20,6 +20,7 @@ from faker import Faker
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from leadkey.domain import normalization
 from leadkey.domain.errors import UnusableValue
 from leadkey.domain.normalization import (
     SUPPORTED_REGIONS,
@@ -175,3 +176,53 @@ def test_numbers_of_a_shared_calling_code_take_the_full_path() -> None:
     assert _plain_phone_key("2015550123", "US") is None  # (+1: the US, Canada and more)
     assert _plain_phone_key("+442079460958", "IN") is None  # (+44: GB, Jersey and more)
     assert phone_key("(201) 555-0123", "US") == "+12015550123"
+
+
+#: Default country -> Faker locale, where Faker writes phone numbers.
+PHONE_LOCALES = {
+    "IN": "en_IN",
+    "DE": "de_DE",
+    "FR": "fr_FR",
+    "BR": "pt_BR",
+    "JP": "ja_JP",
+    "ID": "id_ID",
+    "PL": "pl_PL",
+    "NL": "nl_NL",
+    "US": "en_US",
+    "GB": "en_GB",
+}
+
+
+def _read(raw: str, region: str) -> tuple[str | None, str | None]:
+    try:
+        return phone_key(raw, region), None
+    except UnusableValue as error:
+        return None, error.reason
+
+
+@pytest.mark.parametrize("region", sorted(PHONE_LOCALES))
+def test_fakers_phone_numbers_read_alike_with_and_without_the_fast_path(
+    region: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of Faker's spellings (separators, trunk and international prefixes,
+    extensions) is read the same through ``phone_key`` with the fast path and without;
+    most take it, except where the calling code is shared (+1, +44) or the trunk prefix
+    is not plain (JP)."""
+    fake = Faker(PHONE_LOCALES[region])
+    fake.seed_instance(11)
+    values = [fake.phone_number() for _ in range(300)]
+    taken: list[bool] = []
+    fast_path = normalization._plain_phone_key
+
+    def counted(value: str, region: str) -> str | None:
+        key = fast_path(value, region)
+        taken.append(key is not None)
+        return key
+
+    normalization.forget()
+    monkeypatch.setattr(normalization, "_plain_phone_key", counted)
+    with_fast = [_read(value, region) for value in values]
+    assert (sum(taken) > 100) == (region not in {"US", "GB", "JP"})
+    monkeypatch.setattr(normalization, "_plain_phone_key", lambda value, region: None)
+    normalization.forget()  # (no memo entry from the first reading)
+    assert [_read(value, region) for value in values] == with_fast
