@@ -880,10 +880,11 @@ class Leadkey:
                 raise UnusableLookup(error, config, at) from error
             index = state if at is not None else self._index.matches(state, [key])
             found = index.lookup(key)
-            if state.config is config and getattr(index, "current", True):
+            current = getattr(index, "current", True)  # (stored: not switched since ``state``)
+            if state.config is config and current:
                 break  # (in memory the state changes in place: ``WorkspaceIndex.reconfigure``)
-            if at is None and not getattr(index, "current", True):
-                state = self._state(workspace)  # (stored: switched since ``state`` was read)
+            if not current:
+                state = self._state(workspace)
         lead = None
         if found is not None:
             version = index.versions[found] if at is not None else None

@@ -57,6 +57,12 @@ def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         yield url
 
 
+def log_end(store: str) -> int:
+    """The last log position of ``store`` (0: empty), read by a read-only Leadkey."""
+    with Leadkey(store, read_only=True) as app:
+        return app._log.recorder.max_notification_id() or 0
+
+
 class Server:
     """``leadkey serve`` running in a subprocess on a free loopback port."""
 

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from conftest import log_end
 
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("starlette")
@@ -22,11 +23,6 @@ def tokens(store: str) -> tuple[str, str]:
         _, first = app.create_token("acme", "async", "web")
         _, second = app.create_token("acme", "async", "forms")
     return first, second
-
-
-def log_end(store: str) -> int:
-    with Leadkey(store, read_only=True) as app:
-        return app._log.recorder.max_notification_id() or 0
 
 
 def post(client: Any, token: str, body: Any, key: str | None = None) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from conftest import log_end
 
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("starlette")
@@ -65,10 +66,6 @@ class Sync:
         body = None if fields is None else {"fields": fields}
         return self.call("POST", "/lead/search", body, params=params)
 
-    def log_end(self) -> int:
-        with Leadkey(self.store, read_only=True) as app:
-            return app._log.recorder.max_notification_id() or 0
-
 
 @pytest.fixture
 def sync(serve: Any, sqlite_url: str) -> Any:
@@ -121,10 +118,10 @@ def test_create_with_an_existing_identifier_in_any_spelling_is_409(
     sync: Sync, spelling: str
 ) -> None:
     # vector 48: decided with the normalized key; the message names the lead
-    before = sync.log_end()
+    before = log_end(sync.store)
     response = sync.call("POST", "/lead", {"fields": {"phone": spelling, "name": "Other"}})
     assert sync.l1 in error(response, 409, "LEAD_ALREADY_EXISTS")
-    assert sync.log_end() == before
+    assert log_end(sync.store) == before
     assert sync.call("GET", f"/lead/{sync.l1}").json()["fields"]["name"] == "Jane"
 
 
@@ -145,10 +142,10 @@ def test_create_with_an_existing_identifier_in_any_spelling_is_409(
          "actions-not-array", "array", "not-json"],
 )  # fmt: skip
 def test_create_without_a_usable_identifier_or_payload_shape_is_400(sync: Sync, body: Any) -> None:
-    before = sync.log_end()
+    before = log_end(sync.store)
     response = sync.call("POST", "/lead", body)
     assert "nothing recorded" in error(response, 400, "BAD_REQUEST") or "body" in response.text
-    assert sync.log_end() == before
+    assert log_end(sync.store) == before
 
 
 def test_create_records_actions_with_the_payload_and_applies_none(sync: Sync) -> None:
@@ -165,7 +162,7 @@ def test_create_with_an_idempotency_key_answers_a_retry_once(sync: Sync) -> None
     body = {"fields": {"phone": "9876500000", "name": "Key"}}
     first = sync.call("POST", "/lead", body, headers={"Idempotency-Key": "order-7"})
     assert first.status_code == 201
-    before = sync.log_end()
+    before = log_end(sync.store)
     again = sync.call("POST", "/lead", body, headers={"Idempotency-Key": '"order-7"'})
     assert again.status_code == 201 and again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
@@ -175,7 +172,7 @@ def test_create_with_an_idempotency_key_answers_a_retry_once(sync: Sync) -> None
           "IDEMPOTENCY_KEY_REUSED")  # fmt: skip
     error(sync.call("POST", "/lead", other, headers={"Idempotency-Key": "k" * 256}), 400,
           "BAD_REQUEST")  # fmt: skip
-    assert sync.log_end() == before
+    assert log_end(sync.store) == before
 
 
 # -- read ---------------------------------------------------------------------------
@@ -228,7 +225,7 @@ def test_update_sets_the_fields_sent_and_answers_the_lead(sync: Sync) -> None:
 
 
 def test_update_of_the_identifier_is_403_and_of_a_refused_value_400(sync: Sync) -> None:
-    before = sync.log_end()
+    before = log_end(sync.store)
     # vector 51
     response = sync.call("POST", f"/lead/{sync.l1}", {"fields": {"phone": "918888888888"}})
     assert error(response, 403, "INVALID_LEAD") == "Cannot modify lead identifier field"
@@ -241,7 +238,7 @@ def test_update_of_the_identifier_is_403_and_of_a_refused_value_400(sync: Sync) 
     assert set(details) == {"fields.rating", "fields.follow_up"}
     for bad in ({"fields": []}, {"fields": {}, "actions": []}, [], "{"):
         error(sync.call("POST", f"/lead/{sync.l1}", bad), 400, "BAD_REQUEST")
-    assert sync.log_end() == before
+    assert log_end(sync.store) == before
     assert sync.call("GET", f"/lead/{sync.l1}").json()["fields"] == {
         "phone": "+919999999999",
         "name": "Jane",
@@ -250,12 +247,12 @@ def test_update_of_the_identifier_is_403_and_of_a_refused_value_400(sync: Sync) 
 
 
 def test_a_sync_write_of_one_workspace_cannot_touch_anothers_lead(sync: Sync) -> None:
-    before = sync.log_end()
+    before = log_end(sync.store)
     body = {"fields": {"name": "Hijacked"}}
     response = sync.call("POST", f"/lead/{sync.l1}", body, token=sync.other_token, ws="other")
     error(response, 404, "LEAD_NOT_FOUND")
     error(sync.call("POST", f"/lead/{uuid4()}", body), 404, "LEAD_NOT_FOUND")
-    assert sync.log_end() == before
+    assert log_end(sync.store) == before
     assert sync.call("GET", f"/lead/{sync.l1}").json()["fields"]["name"] == "Jane"
 
 
@@ -407,13 +404,13 @@ ENDPOINTS = [
 def test_sync_endpoints_refuse_an_async_token_another_workspaces_and_none(
     sync: Sync, method: str, path: str, body: Any
 ) -> None:
-    before = sync.log_end()
+    before = log_end(sync.store)
     path = path.format(l1=sync.l1)
     for token in (sync.async_token, sync.other_token, "", "lk_sync_unknown"):
         response = sync.call(method, path, body, token=token)
         error(response, 401, "NOT_AUTHORIZED")
         assert response.headers["www-authenticate"].startswith("Bearer")
-    assert sync.log_end() == before
+    assert log_end(sync.store) == before
     assert sync.call(method, path, body).status_code in (200, 201)
 
 

@@ -7,6 +7,7 @@ cannot run) become telecrm's statuses and codes in ``errors.refusal``.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -93,15 +94,17 @@ async def search_leads(request: Request) -> Response:
     skip, limit = _query_page(request)
     filters = search_body(await json_object(request, empty=True))
     leadkey, name = service(request), workspace(request)
-    try:  # (through the index: short; a scan of every lead: in a worker thread)
-        total, leads = await read(
-            request,
-            lambda: leadkey.search_leads(name, filters, skip=skip, limit=limit, scan=False),
-        )
-    except SearchNeedsScan:
-        total, leads = await run_in_threadpool(
-            lambda: leadkey.search_leads(name, filters, skip=skip, limit=limit)
-        )
+
+    def search(scan: bool) -> tuple[int, list[LeadView]]:
+        return leadkey.search_leads(name, filters, skip=skip, limit=limit, scan=scan)
+
+    found: tuple[int, list[LeadView]] | None = None
+    if request.app.state.local_reads:  # (through the index: short, on the event loop)
+        with suppress(SearchNeedsScan):
+            found = search(scan=False)
+    if found is None:  # (a scan of every lead, or a store over the network: a worker thread)
+        found = await run_in_threadpool(search, True)
+    total, leads = found
     data = [_lead(lead) for lead in leads]
     return JsonResponse({"data": data, "total_count": total, "skip": skip, "limit": limit})
 
