@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -14,6 +14,9 @@ class LeadLog(Application[UUID]):
     and repository would bypass leadkey's rules; ``Leadkey`` is the way in."""
 
     name = "leadkey"
+    env: ClassVar[dict[str, str]] = {
+        "TRANSCODER_TOPIC": "leadkey.adapters.transcoding:OrjsonTranscoder"
+    }
 
     def aggregate(self, aggregate_id: UUID, version: int | None = None) -> Any:
         """The aggregate as of ``version`` (None: now), from its events (raises

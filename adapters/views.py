@@ -3,6 +3,7 @@ up, lookups, and read-only views of a workspace's index."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +46,8 @@ class Submission:
             isinstance(v, int) and v.bit_length() > 63 for v in source.values()
         ):
             raise InvalidArgument("a source holds Unicode text and 64-bit integers only")
+        if any(isinstance(v, float) and not math.isfinite(v) for v in source.values()):
+            raise InvalidArgument("a source holds finite numbers only (NaN is not JSON)")
         if set(source) == {"_type_", "_data_"}:
             raise InvalidArgument("a source cannot use exactly the keys '_type_' and '_data_'")
 

@@ -1,5 +1,5 @@
 """``python -m leadkey.adapters.cli``: the ``leadkey`` command."""
 
-from . import main
+from . import run
 
-main()
+run()

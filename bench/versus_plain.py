@@ -1,0 +1,232 @@
+"""Benchmark: leadkey's ingest next to a hand-written equivalent, in one run.
+
+Run:  python bench/versus_plain.py [--payloads 100000] [--postgres URL] [--growth 1000000]
+
+The payloads: --payloads Async API bodies over 60 % as many leads (phone identifier,
+region IN, each number spelled several ways, a third with an email in varying case,
+about 3 % without a usable phone).  The hand-written equivalent reads each payload
+with ``json``, keys the phone with phonenumbers (parse, validity, E.164) and checks the
+email with email-validator (no DNS), the plain way; drops a payload without a valid
+phone; and upserts the lead and appends a decision (created, updated or dropped, with
+the payload) — into a dict and a list in memory, or into a SQLite or PostgreSQL table
+pair committing every 1000 (``INSERT … ON CONFLICT`` per row).  leadkey does the same
+through its Python API (``ingest_many``, batches of 1000) with every guarantee on:
+events, the stored index, the decision's record.
+
+Prints payloads/s for each, and the ratio.  With --growth N, leadkey's SQLite rate over
+the first and the last 100,000 of N payloads (and the file's bytes per payload).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ingest_bench import SPELLINGS
+from stored_index import plain_email, plain_phone_key
+
+from leadkey.adapters.application import Leadkey
+
+CHUNK = 1000
+
+
+def payloads(count: int, seed: int = 5) -> list[str]:
+    """``count`` JSON payloads over ``0.6 * count`` leads (see the module's docstring)."""
+    rng = random.Random(seed)
+    numbers = [f"{rng.choice('6789')}{rng.randrange(10**8, 10**9)}" for _ in range(count * 3 // 5)]
+    lines = []
+    for i in range(count):
+        number = numbers[i] if i < len(numbers) else rng.choice(numbers)
+        fields: dict[str, Any] = {"name": f"Lead {i}"}
+        if rng.random() < 0.03:
+            fields["phone"] = rng.choice(("", "12345", "+91999999999", "N/A"))
+        else:
+            fields["phone"] = rng.choice(SPELLINGS)(number)
+        if int(number) % 3 == 0:
+            user = f"lead.{number[-6:]}"
+            fields["email"] = rng.choice((user, user.upper(), user.title())) + "@Example.com"
+        lines.append(json.dumps({"fields": fields, "actions": []}))
+    rng.shuffle(lines)
+    return lines
+
+
+def plain_decision(line: str) -> tuple[str | None, dict[str, Any]]:
+    """The phone's key (None: drop) and the fields to apply, the plain way."""
+    fields = json.loads(line)["fields"]
+    phone = fields.get("phone")
+    key = plain_phone_key(phone, "IN") if isinstance(phone, str) else None
+    email = fields.get("email")
+    if email is not None and plain_email(email) is None:
+        del fields["email"]
+    return key, fields
+
+
+def plain_memory(lines: list[str]) -> float:
+    """Hand-written, in memory: a dict of leads and a list of decisions; payloads/s."""
+    leads: dict[str, tuple[str, dict[str, Any]]] = {}
+    decisions: list[tuple[str, str | None, str]] = []
+    started = time.perf_counter()
+    for line in lines:
+        key, fields = plain_decision(line)
+        if key is None:
+            decisions.append(("dropped", None, line))
+            continue
+        lead = leads.get(key)
+        if lead is None:
+            leads[key] = (str(uuid.uuid4()), fields)
+            decisions.append(("created", key, line))
+        else:
+            lead[1].update(fields)
+            decisions.append(("updated", key, line))
+    return len(lines) / (time.perf_counter() - started)
+
+
+def plain_sql(connection: Any, lines: list[str], placeholder: str = "?") -> float:
+    """Hand-written, in SQL: a lead upsert and a decision row each, committing every
+    1000 (``connection`` a sqlite3 or psycopg connection to an empty database);
+    payloads/s."""
+    transaction = connection.transaction if placeholder == "%s" else lambda: connection
+    patch = "json_patch(leads.fields, excluded.fields)" if placeholder == "?" else (
+        "leads.fields || excluded.fields")  # fmt: skip
+    kind = "TEXT" if placeholder == "?" else "JSONB"
+    p = placeholder
+    with transaction():
+        connection.execute(f"CREATE TABLE leads (key TEXT PRIMARY KEY, id TEXT, fields {kind})")
+        connection.execute(
+            "CREATE TABLE decisions (id BIGINT PRIMARY KEY, lead TEXT, outcome TEXT, payload TEXT)"
+        )
+    started = time.perf_counter()
+    for start in range(0, len(lines), CHUNK):
+        with transaction():
+            cursor = connection.cursor()
+            for position, line in enumerate(lines[start : start + CHUNK], start):
+                key, fields = plain_decision(line)
+                lead, outcome = None, "dropped"
+                if key is not None:
+                    cursor.execute(f"SELECT id FROM leads WHERE key = {p}", [key])
+                    row = cursor.fetchone()
+                    lead, outcome = (row[0], "updated") if row else (str(uuid.uuid4()), "created")
+                    cursor.execute(
+                        f"INSERT INTO leads VALUES ({p}, {p}, {p}) ON CONFLICT (key) DO UPDATE "
+                        f"SET fields = {patch}",
+                        [key, lead, json.dumps(fields)],
+                    )
+                cursor.execute(
+                    f"INSERT INTO decisions VALUES ({p}, {p}, {p}, {p})",
+                    [position, lead, outcome, line],
+                )
+    return len(lines) / (time.perf_counter() - started)
+
+
+def plain_sqlite(path: Path, lines: list[str]) -> float:
+    """:func:`plain_sql` on a SQLite file in WAL mode."""
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    try:
+        return plain_sql(connection, lines)
+    finally:
+        connection.close()
+
+
+def leadkey_rate(store: str, lines: list[str]) -> float:
+    """leadkey's Python API over ``lines`` into a new workspace in ``store``; payloads/s."""
+    with opened(store) as app:
+        started = time.perf_counter()
+        for _ in app.ingest_many("bench", lines, batch_size=CHUNK):
+            pass
+        return len(lines) / (time.perf_counter() - started)
+
+
+class opened:
+    """A ``Leadkey`` on ``store`` with the workspace ``bench`` (IN)."""
+
+    def __init__(self, store: str) -> None:
+        self.app = Leadkey(store)
+        self.app.create_workspace("bench", country="IN")
+
+    def __enter__(self) -> Leadkey:
+        return self.app
+
+    def __exit__(self, *exc: object) -> None:
+        self.app.close()
+
+
+def row(label: str, ours: float, theirs: float) -> None:
+    print(f"  {label:<22} leadkey {ours:>8,.0f}/s   hand-written {theirs:>8,.0f}/s   "
+          f"ratio {ours / theirs:.2f}")  # fmt: skip
+
+
+def postgres_schema(url: str) -> Iterator[str]:
+    """A fresh schema's URL (dropped afterwards)."""
+    import psycopg
+
+    schema = f"leadkey_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield schema
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def in_schema(url: str, work: Callable[[str], float]) -> float:
+    return next(work(schema) for schema in postgres_schema(url))
+
+
+def growth(count: int, folder: str) -> None:
+    """leadkey's SQLite rate over the first and the last 100,000 of ``count`` payloads."""
+    lines = payloads(count, seed=6)
+    path = Path(folder) / "growth.db"
+    rates = []
+    with opened(f"sqlite:///{path}") as app:
+        window = 100_000
+        for start in (0, *range(window, count, window)):
+            began = time.perf_counter()
+            for _ in app.ingest_many("bench", lines[start : start + window], batch_size=CHUNK):
+                pass
+            rates.append(min(window, count - start) / (time.perf_counter() - began))
+    size = sum(p.stat().st_size for p in Path(folder).glob("growth.db*"))
+    print(f"growth on SQLite, {count:,} payloads: first 100k {rates[0]:,.0f}/s, "
+          f"last 100k {rates[-1]:,.0f}/s ({rates[-1] / rates[0]:.2f}); "
+          f"{size / count:,.0f} bytes per payload")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--payloads", type=int, default=100_000)
+    parser.add_argument("--postgres", help="a PostgreSQL URL: measure there too")
+    parser.add_argument("--growth", type=int, help="payloads for the SQLite growth figure")
+    args = parser.parse_args()
+    lines = payloads(args.payloads)
+    print(f"{args.payloads:,} payloads over {args.payloads * 3 // 5:,} leads; "
+          f"{os.cpu_count()} CPUs")  # fmt: skip
+    row("in memory", leadkey_rate("memory:", lines), plain_memory(lines))
+    with tempfile.TemporaryDirectory() as folder:
+        ours = leadkey_rate(f"sqlite:///{folder}/leadkey.db", lines)
+        row("SQLite (durable)", ours, plain_sqlite(Path(folder) / "plain.db", lines))
+        if args.growth:
+            growth(args.growth, folder)
+    if args.postgres:
+        import psycopg
+
+        url = args.postgres
+
+        def plain(schema: str) -> float:
+            with psycopg.connect(url, options=f"-c search_path={schema}") as connection:
+                return plain_sql(connection, lines, placeholder="%s")
+
+        ours = in_schema(url, lambda schema: leadkey_rate(f"{url}?schema={schema}", lines))
+        row("PostgreSQL", ours, in_schema(url, plain))
+
+
+if __name__ == "__main__":
+    main()
