@@ -58,7 +58,7 @@ from leadkey.domain.sequence import DecisionSequence
 from leadkey.domain.tokens import TokenInfo, WorkspaceTokens, check_kind, token_digest
 from leadkey.domain.workspace import Workspace, workspace_id
 from leadkey.projections import audit
-from leadkey.projections.audit import DecisionExplained, ReplayReport, check_position
+from leadkey.projections.audit import DecisionExplained, ReplayReport, check_position, replay
 from leadkey.projections.configuration import ConfigurationExplained, configuration_history
 from leadkey.projections.identifier_index import (
     IdentifierIndexProjection,
@@ -74,7 +74,6 @@ from .durable_index import DurableIndex, IndexBehind, differences, is_indexed
 from .event_log import LeadLog
 from .group_commit import GroupCommit
 from .indexes import LeadIndex, MemoryIndex, StoredIndex
-from .preparers import Preparers, Wire, from_wire
 from .store_errors import check_open, store_errors, wrap_store_errors
 from .stores import check_postgres, store_env
 from .tokens import TokenReads, authorized, load_tokens, new_secret
@@ -507,9 +506,7 @@ class Leadkey:
         drop_unknown: bool,
     ) -> list[Decision | KeyReused]:
         with store_errors():
-            return self._ingest_batch(
-                workspace, submissions, texts, None, drop_unknown, strict=False
-            )
+            return self._ingest_batch(workspace, submissions, texts, drop_unknown, strict=False)
 
     @wrap_store_errors
     def ingest_many(
@@ -518,7 +515,6 @@ class Leadkey:
         payloads: Iterable[Any],
         *,
         batch_size: int = 1000,
-        workers: int = 0,
         drop_unknown: bool = False,
         input_id: str | None = None,
         start: int | None = None,
@@ -536,11 +532,7 @@ class Leadkey:
         interrupted ingest run again records each payload once.  With ``start``, the
         caller has skipped them: ``payloads`` are the input's after its first ``start``,
         which must be what is recorded.  Two runs of one input at once: one stops with
-        ``ConcurrencyError``.
-
-        With ``workers`` > 0, that many processes parse and normalize the next batches
-        (:func:`prepare`, a pure function) while this one matches and records; the
-        decisions are the same as without them.  Raises as :meth:`ingest` does.
+        ``ConcurrencyError``.  Raises as :meth:`ingest` does.
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidArgument(f"batch_size must be a positive integer, not {batch_size!r}")
@@ -558,34 +550,11 @@ class Leadkey:
                     f"{progress.done} payloads of input {input_id!r} are recorded, not {start}:"
                     " another run recorded some meanwhile"
                 )
-        batches = iter(lambda: _batch(items, batch_size), None)
-        if workers <= 0:
-            for submissions, texts in batches:
-                yield from self._ingest_strict(
-                    workspace, submissions, texts, None, drop_unknown, progress
-                )
-            return
-        with Preparers(workers) as preparers:
-            ahead = preparers.pipeline(batches, lambda: self._config(workspace))
-            for submissions, texts, prepared in ahead:
-                yield from self._ingest_strict(
-                    workspace, submissions, texts, prepared, drop_unknown, progress
-                )
-
-    def _ingest_strict(
-        self,
-        workspace: str,
-        submissions: Sequence[Submission],
-        texts: Sequence[str],
-        prepared: Wire | None,
-        drop_unknown: bool,
-        progress: Progress | None,
-    ) -> list[Decision]:
-        """A batch of ``ingest_many``: all recorded, or ``KeyReused`` raised first."""
-        results = self._ingest_batch(
-            workspace, submissions, texts, prepared, drop_unknown, progress=progress
-        )
-        return [r for r in results if isinstance(r, Decision)]
+        for submissions, texts in iter(lambda: _batch(items, batch_size), None):
+            results = self._ingest_batch(
+                workspace, submissions, texts, drop_unknown, progress=progress
+            )  # (all recorded, or KeyReused raised first)
+            yield from (r for r in results if isinstance(r, Decision))
 
     @wrap_store_errors
     def input_progress(self, workspace: str, input_id: str) -> int:
@@ -650,7 +619,7 @@ class Leadkey:
     ) -> Decision:
         _check_name(workspace)
         text = _payload_text(submission.payload)
-        [answer] = self._ingest_batch(workspace, [submission], [text], None, False, check=check)
+        [answer] = self._ingest_batch(workspace, [submission], [text], False, check=check)
         assert isinstance(answer, Decision)  # (strict: KeyReused is raised)
         return answer
 
@@ -663,7 +632,6 @@ class Leadkey:
         workspace: str,
         submissions: Sequence[Submission],
         texts: Sequence[str],
-        prepared: Wire | None,
         drop_unknown: bool,
         *,
         strict: bool = True,
@@ -697,7 +665,7 @@ class Leadkey:
                     raise refused
                 todo = [i for i, k in enumerate(keys) if k is None or isinstance(k, NewClaim)]
                 if ready is None or ready[0] != config:
-                    ready = config, _ready(config, texts, prepared)
+                    ready = config, [prepare(config, text) for text in texts]
                 decisions, events = self._decide(
                     workspace, state, submissions, ready[1], keys, todo
                 )
@@ -999,18 +967,14 @@ class Leadkey:
     # -- audit --------------------------------------------------------------------
 
     @wrap_store_errors
-    def replay(self, workspace: str, *, until: int | None = None, workers: int = 0) -> ReplayReport:
+    def replay(self, workspace: str, *, until: int | None = None) -> ReplayReport:
         """Re-derive every decision recorded in ``workspace`` (up to log position
-        ``until``) from the log before it and compare.  With ``workers=1`` a process
-        normalizes ahead of the replay (the same report; a script doing this needs the
-        ``if __name__ == "__main__":`` guard).  Raises ``UnknownWorkspace``,
-        ``PositionError``, ``InvalidArgument`` (``workers`` other than 0 or 1)."""
-        from .lookahead import replay_with_workers  # (it starts processes: only if asked)
-
+        ``until``) from the log before it and compare.  Raises ``UnknownWorkspace``,
+        ``PositionError``."""
         if until is not None:
             check_position(until)
         self.check_workspace(workspace)
-        return replay_with_workers(self._log, workspace, until=until, workers=workers)
+        return replay(self._log, workspace, until=until)
 
     @wrap_store_errors
     def explain_lead(self, lead_id: UUID | str) -> list[DecisionExplained]:
@@ -1104,17 +1068,6 @@ class Leadkey:
         position, stored, counts = self._index.durable.snapshot(workspace)
         rebuilt = index_at(self._log, position).view.workspace(workspace)
         return position, differences(stored, counts, rebuilt)
-
-
-def _ready(
-    config: MatchConfig | None, texts: Sequence[str], prepared: Wire | None
-) -> list[Prepared]:
-    """The batch's payloads prepared under ``config``: from the workers if they used it."""
-    if prepared is not None and prepared[0] == config:
-        return [
-            from_wire(config, text, item) for text, item in zip(texts, prepared[1], strict=True)
-        ]
-    return [prepare(config, text) for text in texts]
 
 
 def _lead_view(lead: Lead) -> LeadView:

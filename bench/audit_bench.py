@@ -6,10 +6,10 @@ Builds (once; reused when --store already holds it) a SQLite store of --payloads
 payloads ingested under the phone identifier: about a quarter as many leads, each
 spelled several ways, most with an email sent in varying case and some sharing one,
 about 3 % without a usable phone.  Then it measures, each in a fresh process so that
-peak memory (max RSS) is the step's own:
+peak memory (max RSS) is the step's own, with the garbage collector set as the
+``leadkey`` command sets it for itself (``cli.GC_THRESHOLD``):
 
-- replay + verify of every recorded decision, alone and with a worker process
-  normalizing ahead (``replay --workers 1``; its peak memory is printed apart);
+- replay + verify of every recorded decision;
 - what-if: email as the identifier from the start (every payload decided again);
 - explain of one lead (its whole decision history), cold start.
 """
@@ -17,6 +17,7 @@ peak memory (max RSS) is the step's own:
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -65,7 +66,7 @@ def build(store: str, count: int) -> None:
     app.create_workspace(WORKSPACE, fields={"rating": "rating"})
     started = time.perf_counter()
     done = 0
-    for _ in app.ingest_many(WORKSPACE, payloads(count), batch_size=1000, workers=1):
+    for _ in app.ingest_many(WORKSPACE, payloads(count), batch_size=1000):
         done += 1
     print(f"built: {done:,} payloads ingested in {time.perf_counter() - started:.1f} s")
     app.close()
@@ -74,18 +75,18 @@ def build(store: str, count: int) -> None:
 def step(store: str, name: str) -> None:
     """One measured step, in this (fresh) process; prints one line."""
     from leadkey.adapters.application import Leadkey
+    from leadkey.adapters.cli import GC_THRESHOLD
     from leadkey.domain.lead import Lead
     from leadkey.projections.identifier_index import read_log
-    from leadkey.projections.what_if import Switch, what_if
+    from leadkey.projections.what_if import Switch
 
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     started = time.perf_counter()
-    if name in ("replay", "replay-worker"):
-        app = Leadkey(store)
-        workers = int(name == "replay-worker")
-        report = app.replay(WORKSPACE, workers=workers)
+    if name == "replay":
+        report = Leadkey(store).replay(WORKSPACE)
         figure = f"{sum(report.decisions.values()):,} decisions, verified={report.verified}"
     elif name == "what-if":
-        report = what_if(Leadkey(store), WORKSPACE, Switch(identifier="email"))
+        report = Leadkey(store).what_if(WORKSPACE, Switch(identifier="email"))
         summary = report.summary()
         figure = (
             f"email from the start: {summary['payloads']:,} payloads, "
@@ -104,10 +105,8 @@ def step(store: str, name: str) -> None:
         raise SystemExit(f"unknown step {name!r}")
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     took = f"{elapsed * 1000:.1f} ms" if elapsed < 1 else f"{elapsed:.1f} s"
-    memory = f"peak memory {peak:,.0f} MiB" + (f", worker {worker:,.0f} MiB" if worker else "")
-    print(f"{name}: {took} ({figure}); {memory}")
+    print(f"{name}: {took} ({figure}); peak memory {peak:,.0f} MiB")
 
 
 def main() -> None:
@@ -126,7 +125,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, store {path}")
     if not os.path.exists(path):
         build(store, args.payloads)
-    for name in ("replay", "replay-worker", "what-if", "explain"):
+    for name in ("replay", "what-if", "explain"):
         subprocess.run(
             [
                 sys.executable,

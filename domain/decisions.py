@@ -4,7 +4,7 @@ the identifier index and one raw payload."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -280,35 +280,6 @@ def _prepare(config: MatchConfig | None, payload: str) -> Prepared:
             "leadkey does not keep lead timelines yet"
         )
     return Prepared(payload, config, None, matched.key, applied, keys, rejected, ignored)
-
-
-def normalize_ahead(
-    config: MatchConfig | None, payload: str, types: Collection[FieldType] = IDENTIFIER_TYPES
-) -> None:
-    """Normalize the values of ``payload`` of the phone and email fields among ``types``
-    under ``config``, for the memos alone: a process reading ahead of another fills them
-    (see ``normalization.prime``).  Decides nothing and never raises.  It parses the
-    payload as :func:`prepare` does but skips the rest of its work, which matters in a
-    worker that must keep ahead."""
-    if config is None:
-        return
-    try:
-        fields = parse(payload).get("fields")
-    except Exception:  # not JSON, or not an object: prepare() drops it, nothing to normalize
-        return
-    if not isinstance(fields, dict):
-        return
-    for api_name, raw in fields.items():
-        field_type = config.fields.get(api_name)
-        if field_type not in types:
-            continue
-        try:
-            if field_type is FieldType.PHONE:
-                phone_key(raw, config.country)
-            elif field_type is FieldType.EMAIL:
-                email_key(raw)
-        except Exception:  # unusable (or a library's defect): prepare() records why
-            pass
 
 
 def conclude(prepared: Prepared, lookup: Callable[[str], UUID | None]) -> Decision:

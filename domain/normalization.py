@@ -86,13 +86,7 @@ class EmailValue:
 #: Results of the costly normalizers (phonenumbers, email-validator) kept per process.
 _PHONE_MEMO: Memo[tuple[str, str], tuple[str | None, str | None]] = Memo(1 << 17)
 _EMAIL_MEMO: Memo[str, tuple[str | None, str | None]] = Memo(1 << 17)
-_MEMOS: dict[str, Memo[Any, tuple[str | None, str | None]]] = {
-    "phone": _PHONE_MEMO,
-    "email": _EMAIL_MEMO,
-}
-
-#: New memo entries by memo name: what a process normalizing ahead sends to another.
-Journal = dict[str, list[tuple[Any, Any]]]
+_MEMOS: tuple[Memo[Any, tuple[str | None, str | None]], ...] = (_PHONE_MEMO, _EMAIL_MEMO)
 
 
 def _strip(raw: object, kind: str) -> str:
@@ -544,35 +538,7 @@ def fold_text(value: str) -> str:
     return normalize("NFC", normalize("NFD", value).casefold())
 
 
-def keep_journal(keep: bool = True) -> None:
-    """From now on, note every new normalization result of this process (for
-    :func:`take_journal`), or stop noting them: a worker normalizing ahead of another
-    process keeps one."""
-    for memo in _MEMOS.values():
-        if not keep:
-            memo.journal = None
-        elif memo.journal is None:
-            memo.journal = []
-
-
-def take_journal() -> Journal:
-    """The normalization results noted since the last call (see :func:`keep_journal`)."""
-    journal: Journal = {}
-    for name, memo in _MEMOS.items():
-        if memo.journal:
-            journal[name], memo.journal = memo.journal, []
-    return journal
-
-
-def prime(journal: Journal) -> None:
-    """Memoize results another process computed with these same functions, so that
-    normalizing those values here costs a lookup."""
-    for name, entries in journal.items():
-        if name in _MEMOS:
-            _MEMOS[name].prime(entries)
-
-
 def forget() -> None:
     """Empty the memos (benchmarks start cold with it)."""
-    for memo in _MEMOS.values():
+    for memo in _MEMOS:
         memo.clear()

@@ -8,9 +8,7 @@ reported as collisions, never merged and never added to.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from threading import Lock
 from typing import Any, ClassVar
@@ -322,50 +320,15 @@ def read_notifications(
     app: Application[UUID], after: int = 0, stop: int | None = None, page: int = 1000
 ) -> Iterator[Notification]:
     """Stream the application's log as stored (not decoded), in order, after position
-    ``after`` up to ``stop``, ``page`` notifications per query.
-
-    While it streams, the garbage collector runs less often (see :func:`fewer_collections`).
-    """
-    with fewer_collections():
-        while True:
-            notifications = app.recorder.select_notifications(
-                start=after, limit=page, stop=stop, inclusive_of_start=False
-            )
-            yield from notifications
-            if len(notifications) < page:
-                return
-            after = notifications[-1].id
-
-
-#: The cyclic garbage collector's first threshold while the log is read in bulk.
-BULK_GC_THRESHOLD = 50_000
-_bulk_readers = 0
-_bulk_lock = Lock()
-_gc_threshold = gc.get_threshold()
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Raise the garbage collector's first threshold while the block runs.
-
-    Reading the log allocates millions of short-lived objects without cycles; at the
-    default threshold each few hundred allocations scan the young objects, and the
-    long-lived index makes the full collections this triggers costly (about 6 % of a
-    replay).  Restored when the last of concurrent readers leaves.
-    """
-    global _bulk_readers, _gc_threshold
-    with _bulk_lock:
-        if _bulk_readers == 0:
-            _gc_threshold = gc.get_threshold()
-            gc.set_threshold(max(BULK_GC_THRESHOLD, _gc_threshold[0]), *_gc_threshold[1:])
-        _bulk_readers += 1
-    try:
-        yield
-    finally:
-        with _bulk_lock:
-            _bulk_readers -= 1
-            if _bulk_readers == 0:
-                gc.set_threshold(*_gc_threshold)
+    ``after`` up to ``stop``, ``page`` notifications per query."""
+    while True:
+        notifications = app.recorder.select_notifications(
+            start=after, limit=page, stop=stop, inclusive_of_start=False
+        )
+        yield from notifications
+        if len(notifications) < page:
+            return
+        after = notifications[-1].id
 
 
 def index_at(app: Application[UUID], position: int | None = None) -> IdentifierIndexProjection:

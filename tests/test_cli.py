@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -10,7 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from leadkey.adapters import cli
+from leadkey.adapters.application import Leadkey
 from leadkey.adapters.cli import main
+from leadkey.projections.what_if import Switch
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "payloads.jsonl"
 
@@ -444,3 +448,36 @@ def test_real_process_errors_without_traceback(tmp_path: Path) -> None:
     usage = leadkey("ingest", "--batch-size", "nope")
     assert usage.returncode == 2
     assert "Usage: leadkey ingest" in usage.stderr
+
+
+# -- the garbage collector: the command's process chooses, the library never ---------------
+
+
+def test_the_leadkey_command_raises_the_collectors_first_threshold_for_its_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = []
+    monkeypatch.setattr(cli, "main", lambda: seen.append(gc.get_threshold()))
+    saved = gc.get_threshold()
+    try:
+        cli.run()
+    finally:
+        gc.set_threshold(*saved)
+    assert seen == [(cli.GC_THRESHOLD, *saved[1:])]
+
+
+def test_the_library_leaves_the_collector_as_the_service_set_it(tmp_path: Path) -> None:
+    saved = gc.get_threshold()
+    gc.set_threshold(1234, 11, 12)
+    try:
+        app = Leadkey(f"sqlite:///{tmp_path / 'gc.db'}")
+        app.create_workspace("w")
+        payloads = [{"fields": {"phone": f"98112{n:05d}", "email": f"{n}@x"}} for n in range(50)]
+        list(app.ingest_many("w", payloads, batch_size=7))
+        assert app.replay("w").exact
+        app.what_if("w", Switch(identifier="email"))
+        app.rebuild_stored_index()
+        app.close()
+        assert gc.get_threshold() == (1234, 11, 12)
+    finally:
+        gc.set_threshold(*saved)

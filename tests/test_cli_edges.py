@@ -581,12 +581,11 @@ def test_an_ignored_sigterm_stays_ignored(tmp_path: Path) -> None:
     assert "interrupted" not in stderr
 
 
-@pytest.mark.parametrize("workers", ["0", "1"])
-def test_sigterm_during_ingest_says_what_is_recorded(tmp_path: Path, workers: str) -> None:
+def test_sigterm_during_ingest_says_what_is_recorded(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'term.db'}"
     process = subprocess.Popen(
         [sys.executable, "-c", "from leadkey.adapters.cli import main; main()",
-         "--store", store, "ingest", "--json", "--batch-size", "1", "--workers", workers],
+         "--store", store, "ingest", "--json", "--batch-size", "1"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

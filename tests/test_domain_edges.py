@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from functools import partial
 
 import pytest
 
 from leadkey.adapters.application import Leadkey
 from leadkey.domain import normalization
-from leadkey.domain.decisions import DropReason, Outcome, identifier_value, normalize_ahead
+from leadkey.domain.decisions import DropReason, Outcome, identifier_value
 from leadkey.domain.field_types import FieldRejected, FieldType, coerce
 from leadkey.domain.lead import DroppedPayload
+from leadkey.domain.memo import Memo
 from leadkey.domain.payload import (
     MAX_NUMBER_CHARS,
     TOO_LARGE,
@@ -69,19 +72,42 @@ def test_only_phone_email_and_text_fields_have_identifier_values() -> None:
         identifier_value(FieldType.NUMBER, 3, "IN")
 
 
-def test_normalizing_ahead_fills_the_memos_of_the_types_asked_for_only(app: Leadkey) -> None:
-    config = _config(app)
-    payload = json.dumps({"fields": {"phone": "0091 98112 00977", "email": "Ahead.Ä@Example.com"}})
-    normalization.forget()
-    normalization.keep_journal()
+def _outcome(function: Callable[[], str]) -> str | tuple[str, str, bool]:
     try:
-        normalize_ahead(config, payload, {FieldType.PHONE})
-        journal = normalization.take_journal()
-    finally:
-        normalization.keep_journal(False)
-    assert set(journal) == {"phone"}
-    assert [key for key, _ in journal["phone"]] == [("00919811200977", "IN")]
-    # (values the fast paths key, such as 09811200977, are never memoized: nothing to send)
+        return function()
+    except normalization.UnusableValue as error:
+        return ("unusable", error.reason, error.empty)
+
+
+@pytest.mark.parametrize(
+    "normalize",
+    [
+        lambda: normalization.phone_key("0091 98112 00977", "IN"),  # (the full path: memoized)
+        lambda: normalization.phone_key("0091 98112 00977", "US"),  # another region, same text
+        lambda: normalization.phone_key("+1 (0) 202", "US"),
+        lambda: normalization.email_key("Ahead.Ä@Example.com").key,
+        lambda: normalization.email_key("ahead.ä@example.com").key,
+        lambda: normalization.email_key("not an address"),
+    ],
+)
+def test_a_memoized_result_is_what_a_cold_process_computes(normalize: Callable[[], str]) -> None:
+    normalization.forget()
+    cold = _outcome(normalize)
+    assert _outcome(normalize) == cold  # (from the memo)
+    for other in ("0091 98112 00977", "+44 20 7946 0958"):
+        for region in ("IN", "US", "GB"):
+            _outcome(partial(normalization.phone_key, other, region))
+    assert _outcome(normalize) == cold
+
+
+def test_a_memo_forgets_its_oldest_quarter_when_full() -> None:
+    memo: Memo[int, int] = Memo(8)
+    for n in range(8):
+        memo.put(n, n * n)
+    assert len(memo) == 8 and memo.get(0) == 0
+    memo.put(8, 64)
+    assert len(memo) == 7
+    assert [memo.get(n) for n in (0, 1, 2, 3, 8)] == [None, None, 4, 9, 64]
 
 
 # -- payload limits: numbers and the reasons given -------------------------------------------

@@ -60,8 +60,6 @@ def test_arguments_of_the_wrong_kind(app: Leadkey) -> None:
         app.ingest("w", PHONE, source={"line": [1]})
     with pytest.raises(PositionError):
         app.lookup("w", "9999999991", at=-1)
-    with pytest.raises(InvalidArgument, match="workers must be 0 or 1"):
-        app.replay("w", workers=2)
     with pytest.raises(PositionError):
         app.what_if("w", Switch(identifier="phone"), until=-1)
     with pytest.raises(InvalidArgument, match="a lead id is a UUID or its text"):

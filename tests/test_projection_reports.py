@@ -16,9 +16,7 @@ restores it when the last reader leaves.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -50,12 +48,9 @@ from leadkey.projections.audit import (
     PositionError,
     ReplayReport,
     check_position,
-    replay,
 )
 from leadkey.projections.identifier_index import (
-    BULK_GC_THRESHOLD,
     RebuildReport,
-    fewer_collections,
     read_log,
 )
 from leadkey.projections.what_if import Merge, Split, Switch, WhatIfReport
@@ -343,68 +338,6 @@ def test_the_last_log_position_is_two_to_the_sixty_three_minus_one() -> None:
     assert check_position(9223372036854775807) == 9223372036854775807
     with pytest.raises(PositionError, match="out of range: log positions are 0 to 9223"):
         check_position(9223372036854775808)
-
-
-# -- reading the log in bulk: fewer garbage collections ------------------------------------
-
-
-@pytest.fixture
-def default_threshold() -> Iterator[tuple[int, ...]]:
-    """The collector at its usual threshold for the test, as it was after it."""
-    saved = gc.get_threshold()
-    gc.set_threshold(700, 10, 10)
-    yield gc.get_threshold()
-    gc.set_threshold(*saved)
-
-
-def raised() -> bool:
-    return gc.get_threshold()[0] >= BULK_GC_THRESHOLD
-
-
-def test_fewer_collections_puts_back_the_threshold_it_found() -> None:
-    """Whatever threshold a service chose, not the one of when leadkey was imported."""
-    saved = gc.get_threshold()
-    gc.set_threshold(1234, 11, 12)
-    try:
-        with fewer_collections():
-            assert gc.get_threshold() == (BULK_GC_THRESHOLD, 11, 12)  # only the first raised
-        assert gc.get_threshold() == (1234, 11, 12)
-        gc.set_threshold(BULK_GC_THRESHOLD * 2, 11, 12)
-        with fewer_collections():
-            assert gc.get_threshold() == (BULK_GC_THRESHOLD * 2, 11, 12)  # never lowered
-    finally:
-        gc.set_threshold(*saved)
-
-
-def test_replay_reports_its_progress_every_hundred_events(app: Leadkey) -> None:
-    app.create_workspace(WS)
-    list(app.ingest_many(WS, [{"fields": {"phone": f"98112{n:05d}"}} for n in range(150)]))
-    positions: list[int] = []
-    replay(app._log, WS, progress=positions.append)
-    events = [p for _, p in read_log(app._log)]
-    assert positions == events[::100]
-
-
-def test_fewer_collections_while_any_reader_is_inside(default_threshold: tuple[int, ...]) -> None:
-    with fewer_collections():
-        assert raised()
-        with fewer_collections():
-            assert raised()
-        assert raised()  # the outer reader is still reading
-    assert gc.get_threshold() == default_threshold
-
-
-def test_fewer_collections_while_the_log_streams(
-    app: Leadkey, default_threshold: tuple[int, ...]
-) -> None:
-    app.create_workspace(WS)
-    app.ingest(WS, {"fields": {"phone": "9999999991"}})
-    seen = 0
-    for _ in read_log(app._log):
-        assert raised()
-        seen += 1
-    assert seen == app._log.recorder.max_notification_id()
-    assert gc.get_threshold() == default_threshold
 
 
 # -- every report is plain JSON, and its counts add up ---------------------------------------

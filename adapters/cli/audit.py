@@ -115,13 +115,6 @@ def echo_explained(
 )
 @until_option
 @json_option
-@click.option(
-    "--workers",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0, 1),
-    help="1: a process reads the log ahead and normalizes phones and emails (large logs).",
-)
 @click.pass_context
 def replay(
     ctx: click.Context,
@@ -129,13 +122,12 @@ def replay(
     verify: bool,
     until: int | None,
     as_json: bool,
-    workers: int,
     exact: bool,
 ) -> None:
     """Replay the workspace's log and decide every recorded payload again, under the
     configuration and index in force just before it."""
     app = open_app(ctx, read_only=True)
-    report = app.replay(workspace, until=until, workers=workers)
+    report = app.replay(workspace, until=until)
     checked = app.stored_index_differences(workspace) if verify or exact else None
     if as_json:
         data = report.as_dict()

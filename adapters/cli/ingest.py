@@ -215,13 +215,6 @@ def _counted(counts: Counter[str]) -> str:
     help="Payloads decided and committed together.",
 )
 @click.option(
-    "--workers",
-    default=0,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Extra processes that parse and normalize payloads ahead (for large inputs).",
-)
-@click.option(
     "--again",
     is_flag=True,
     help="Record FILE's payloads even if an earlier run recorded them (as new ones).",
@@ -233,7 +226,6 @@ def ingest(
     workspace: str,
     as_json: bool,
     batch_size: int,
-    workers: int,
     again: bool,
 ) -> None:
     """Create or update leads from FILE, JSON Lines of Async API bodies
@@ -258,7 +250,7 @@ def ingest(
             click.echo("leadkey: reading JSON Lines from the terminal (end with Ctrl-D)", err=True)
         done = app.input_progress(workspace, input_id) if input_id else 0
         lines = _Lines(stream, name, skip=done)
-        run = _Run(workspace, batch_size, workers, input_id, done)
+        run = _Run(workspace, batch_size, input_id, done)
         tally = _ingest(ctx, app, run, lines, size, as_json)
     finally:
         if name != "-":
@@ -284,7 +276,6 @@ class _Run:
 
     workspace: str
     batch_size: int
-    workers: int
     input_id: str | None
     done: int
 
@@ -302,7 +293,6 @@ def _ingest(
                 run.workspace,
                 lines,
                 batch_size=run.batch_size,
-                workers=run.workers,
                 input_id=run.input_id,
                 start=run.done if run.input_id else None,
             )
