@@ -688,7 +688,7 @@ class Leadkey:
                 if progress is not None:
                     progress.advanced(len(submissions))
                 recorded = [
-                    replace(d, position=r.notification.id, recorded_at=r.domain_event.timestamp)
+                    d.recorded(r.notification.id, r.domain_event.timestamp)
                     for d, r in zip(decisions, recordings[: len(decisions)], strict=True)
                 ]
                 return self._answers(keys, todo, recorded)

@@ -34,14 +34,16 @@ class OrjsonTranscoder(JSONTranscoder):
     """
 
     def encode(self, obj: Any) -> bytes:
-        types = self.types
         if type(obj) is dict:
-            obj = {
-                name: self._encode_obj(value) if type(value) in types else value
-                for name, value in obj.items()
-            }
-            if any(type(v) is float and not isfinite(v) for v in obj.values()):
-                return super().encode(obj)  # (orjson would write null)
+            kinds = set(map(type, obj.values()))
+            if float in kinds and not all(isfinite(v) for v in obj.values() if type(v) is float):
+                return super().encode(obj)  # (orjson would write NaN as null)
+            types = self.types
+            if not kinds.isdisjoint(types):
+                obj = {
+                    name: self._encode_obj(value) if type(value) in types else value
+                    for name, value in obj.items()
+                }
         try:
             # (a datetime or UUID left inside would be written as orjson's string:
             # the standard library writes it transcoded)

@@ -11,8 +11,8 @@ separators at many domains), near misses at every edge the fast path checks
 63/64-character labels, 254/255 characters in all, dots at the ends or doubled) and
 non-ASCII or quoted ones.  Phone numbers: a default country among every supported
 region, and phonenumbers' example numbers of it or of any region, a digit replaced,
-dropped or added, after a prefix (the calling code with or without ``+``, a trunk or
-international prefix, ``0``), or random digits.
+dropped or added, after a prefix (the calling code with or without ``+`` or after
+``00`` or ``011``, a trunk or international prefix, ``0``), or random digits.
 """
 
 from __future__ import annotations
@@ -111,7 +111,9 @@ def phone(rng: random.Random) -> tuple[str, str]:
         code = str(phonenumbers.country_code_for_region(of))
         if rng.random() < 0.1:  # (a national number that starts as the calling code)
             digits = code + "".join(rng.choices(string.digits, k=max(0, len(digits) - len(code))))
-        prefix = rng.choice(["", "", "", "+" + code, "+" + code, code, "0", "00", "011"])
+        prefix = rng.choice(
+            ["", "", "", "+" + code, "+" + code, code, "0", "00", "011", "00" + code, "011" + code]
+        )
         return prefix + digits, region
     digits = "".join(rng.choices(string.digits, k=rng.randint(1, 18)))
     return rng.choice(["", "+"]) + digits, region

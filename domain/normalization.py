@@ -190,6 +190,7 @@ class _Numbering:
 
     country_code: str
     idd: re.Pattern[str]  # the international prefix dialled from there
+    idd_digits: str  # the same where it is one string of digits ("" where it is not)
     national_prefix: re.Pattern[str] | None  # what parsing strips as a trunk prefix
     plain_prefix: bool  # it carries no carrier code and is not transformed
     local_only: frozenset[int]  # lengths of numbers dialled only locally (in general)
@@ -199,8 +200,10 @@ class _Numbering:
 
 def _plain_phone_key(value: str, region: str) -> str | None:
     """The key of a plain number: ASCII digits, or ``+`` and ASCII digits, whose country
-    calling code only one supported region has, with no international prefix in front,
-    perhaps a plain trunk prefix, and no leading ``0`` after it, that is valid: the key
+    calling code only one supported region has, perhaps after the default country's
+    international prefix in place of ``+`` (where it is one string of digits, such as
+    ``00``), perhaps with a plain trunk prefix, and no leading ``0`` after it, that is
+    valid: the key
     phonenumbers gives it (its parse, ``is_valid_number`` and E.164), found from
     phonenumbers' own metadata, compiled once.  The default country's calling code
     written without ``+`` is read as with it where the country has a trunk prefix (the
@@ -221,6 +224,11 @@ def _plain_phone_key(value: str, region: str) -> str | None:
             own, national = _calling_code(value) if _plan(region).trunk else (None, "")
             if own is not numbering:
                 return None
+        elif numbering.idd_digits and value.startswith(numbering.idd_digits):
+            after = value[len(numbering.idd_digits) :]  # (phonenumbers reads 0 after it
+            if after[:1] == "0":  # as no international prefix at all)
+                return None
+            numbering, national = _calling_code(after)
         elif numbering.idd.match(value):
             return None
         else:
@@ -304,6 +312,7 @@ def _numbering(country_code: int) -> _Numbering | None:
     return _Numbering(
         country_code=str(country_code),
         idd=re.compile(idd),
+        idd_digits=idd if idd.isdigit() else "",
         national_prefix=prefix,
         plain_prefix=prefix is not None
         and not prefix.groups

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -129,30 +128,19 @@ class ReplayReport:
         }
 
 
-#: How many events replay reads between two calls of its ``progress`` callback.
-PROGRESS_EVERY = 100
-
-
 def replay(
     app: Application[UUID],
     workspace: str,
     *,
     until: int | None = None,
-    progress: Callable[[int], None] | None = None,
 ) -> ReplayReport:
-    """Re-decide every recorded decision of ``workspace`` up to log position ``until``.
-
-    ``progress``, if given, is called with the log position reached every
-    :data:`PROGRESS_EVERY` events (a worker normalizing ahead follows it).
-    """
+    """Re-decide every recorded decision of ``workspace`` up to log position ``until``."""
     wanted = workspace_id(workspace)
     projection = IdentifierIndexProjection(IndexView())
     counts: Counter[str] = Counter()
     divergences = []
     position = 0
-    for seen, (event, position) in enumerate(read_log(app, stop=until)):
-        if progress is not None and not seen % PROGRESS_EVERY:
-            progress(position)
+    for event, position in read_log(app, stop=until):
         if isinstance(event, DECISION_EVENTS) and event.workspace_id == wanted:
             index = projection.view.workspaces.get(wanted)
             config = index.config if index else None

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import fields, replace
+from datetime import UTC, datetime
 from functools import partial
+from uuid import uuid4
 
 import pytest
 
 from leadkey.adapters.application import Leadkey
 from leadkey.domain import normalization
-from leadkey.domain.decisions import DropReason, Outcome, identifier_value
+from leadkey.domain.decisions import Decision, DropReason, Outcome, identifier_value
 from leadkey.domain.field_types import FieldRejected, FieldType, coerce
 from leadkey.domain.lead import DroppedPayload
 from leadkey.domain.memo import Memo
@@ -282,3 +285,27 @@ def test_an_email_longer_than_254_characters_says_so() -> None:
 def test_a_workspace_name_with_an_unpaired_surrogate_is_refused(app: Leadkey) -> None:
     with pytest.raises(InvalidConfiguration, match="printable Unicode text"):
         app.create_workspace("shop\ud800")
+
+
+def test_a_recorded_decision_keeps_every_other_attribute() -> None:
+    decision = Decision(
+        Outcome.DROPPED,
+        "{}",
+        uuid4(),
+        "k",
+        DropReason.IDENTIFIER_MISSING,
+        "m",
+        {"a": 1},
+        {"a": "1"},
+        {"b": "r"},
+        {"c": "i"},
+        None,
+        None,
+        None,
+        True,
+    )
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    recorded = decision.recorded(7, at)
+    assert [getattr(recorded, f.name) for f in fields(Decision)] == [
+        getattr(replace(decision, position=7, recorded_at=at), f.name) for f in fields(Decision)
+    ]

@@ -112,8 +112,8 @@ def examples(region: str) -> list[str]:
 def phone_values(draw: st.DrawFn) -> tuple[str, str]:
     """A default country and a value: an example number of it or of another region,
     perhaps changed (a digit replaced, dropped or added), perhaps after a prefix (its
-    calling code with or without ``+``, a trunk or international prefix, ``0``), or
-    random digits."""
+    calling code with or without ``+`` or after an international prefix, a trunk or
+    international prefix, ``0``), or random digits."""
     region = draw(st.sampled_from(REGIONS))
     of = draw(st.sampled_from([region, region, *REGIONS]))
     numbers = examples(of)
@@ -129,7 +129,9 @@ def phone_values(draw: st.DrawFn) -> tuple[str, str]:
             "add": digits[:at] + digit + digits[at:],
         }[change]
         code = str(phonenumbers.country_code_for_region(of))
-        prefix = draw(st.sampled_from(["", "", "+" + code, code, "0", "00", "011", "+"]))
+        prefix = draw(
+            st.sampled_from(["", "", "+" + code, code, "0", "00", "011", "+", "00" + code])
+        )
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
         parsing = [metadata.national_prefix_for_parsing, metadata.international_prefix]
         patterns = [p for p in parsing if p]
@@ -139,6 +141,7 @@ def phone_values(draw: st.DrawFn) -> tuple[str, str]:
             pattern = draw(st.sampled_from(patterns))
             prefix = draw(st.from_regex(re.compile(pattern, re.ASCII), fullmatch=True))
             assume(prefix.isdigit())
+            prefix += draw(st.sampled_from(["", code]))  # (an international prefix, then +)
         return region, prefix + digits
     digits = draw(st.text("0123456789", min_size=1, max_size=18))
     return region, draw(st.sampled_from(["", "+"])) + digits
@@ -152,6 +155,8 @@ def phone_values(draw: st.DrawFn) -> tuple[str, str]:
 @example(("US", "+4930123456"))
 @example(("PL", "483095308"))  # (valid as a national number and as +48 3095308)
 @example(("DE", "4930123456"))  # (the calling code without +, in a trunk-prefix country)
+@example(("IN", "00919876543210"))  # (the international prefix in place of +)
+@example(("IN", "000919876543210"))  # (0 after it: not read as one)
 def test_the_phone_fast_path_is_the_full_paths_key_or_stands_aside(
     case: tuple[str, str],
 ) -> None:
