@@ -7,6 +7,9 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder
+
+from .transcoding import SharedUUIDAsHex
 
 
 class LeadLog(Application[UUID]):
@@ -17,6 +20,11 @@ class LeadLog(Application[UUID]):
     env: ClassVar[dict[str, str]] = {
         "TRANSCODER_TOPIC": "leadkey.adapters.transcoding:OrjsonTranscoder"
     }
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """eventsourcing's transcodings, the UUID one reading each recent UUID once."""
+        super().register_transcodings(transcoder)
+        transcoder.register(SharedUUIDAsHex())
 
     def aggregate(self, aggregate_id: UUID, version: int | None = None) -> Any:
         """The aggregate as of ``version`` (None: now), from its events (raises

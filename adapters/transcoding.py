@@ -9,11 +9,13 @@ orjson would not give the standard library's result, the standard library does i
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import isfinite
 from typing import Any
+from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import JSONTranscoder, UUIDAsHex
 
 _TYPE_TAG = b'"_type_"'
 #: Digits as "0", all else as " ": a run of 20 marks what may be an integer past 64 bits.
@@ -63,14 +65,33 @@ class OrjsonTranscoder(JSONTranscoder):
             return obj
         if type(obj) is dict:
             decoded = 0
+            names = self.names
             for name, value in obj.items():
                 if type(value) is dict and len(value) == 2 and "_type_" in value:
-                    obj[name] = self._decode_obj(value)
+                    transcoding = names.get(value["_type_"])
+                    if transcoding is None or "_data_" not in value:
+                        return super().decode(data)  # (it says why, or keeps the dict)
+                    obj[name] = transcoding.decode(value["_data_"])
                     decoded += 1
-            if decoded == tags:
-                return obj
+                    if decoded == tags:  # (every tag: none is deeper down)
+                        return obj
         return super().decode(data)  # a tag deeper down: decoded as the standard library does
 
 
 def _refuse(value: Any) -> Any:
     raise TypeError(type(value).__name__)
+
+
+class SharedUUIDAsHex(UUIDAsHex):
+    """eventsourcing's ``uuid_hex`` transcoding, reading each of the most recent UUIDs
+    once: a log repeats a few (every decision names its workspace), and a UUID is
+    immutable, so one object serves each of its readings."""
+
+    def decode(self, data: str) -> UUID:
+        return _uuid(data)
+
+
+@lru_cache(maxsize=1024)
+def _uuid(data: str) -> UUID:
+    assert isinstance(data, str)
+    return UUID(data)
