@@ -225,10 +225,8 @@ def _plain_phone_key(value: str, region: str) -> str | None:
             if own is not numbering:
                 return None
         elif numbering.idd_digits and value.startswith(numbering.idd_digits):
-            after = value[len(numbering.idd_digits) :]  # (phonenumbers reads 0 after it
-            if after[:1] == "0":  # as no international prefix at all)
-                return None
-            numbering, national = _calling_code(after)
+            # (a 0 after it is no calling code: phonenumbers reads no prefix at all)
+            numbering, national = _calling_code(value[len(numbering.idd_digits) :])
         elif numbering.idd.match(value):
             return None
         else:

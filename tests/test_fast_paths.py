@@ -174,6 +174,9 @@ def test_plain_numbers_take_the_phone_fast_path(region: str) -> None:
     key = f"+{code}{national}"
     for value in (national, f"+{code}{national}"):
         assert _plain_phone_key(value, region) == key
+    idd = phonenumbers.PhoneMetadata.metadata_for_region(region).international_prefix
+    if idd.isdigit():  # (00 in most, 010 in JP; a pattern in BR and ID: full path)
+        assert _plain_phone_key(f"{idd}{code}{national}", region) == key
     assert phone_key(f"+{code} {national[:3]}-{national[3:]}", region) == key
 
 
