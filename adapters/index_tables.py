@@ -303,7 +303,8 @@ class _Rows:
                 dialect.sql(
                     "INSERT INTO {keys} (workspace_id, field, created, key) "
                     "SELECT ?, ?, created, ? FROM {leads} WHERE lead_id = ? "
-                    "ON CONFLICT (workspace_id, field, created) DO UPDATE SET key = excluded.key"
+                    "ON CONFLICT (workspace_id, field, created) DO UPDATE SET key = excluded.key "
+                    "WHERE {keys}.key <> excluded.key"  # (the same key again: nothing written)
                 ),
                 upserts,
             )

@@ -95,25 +95,27 @@ def plain_memory(lines: list[str]) -> float:
     return len(lines) / (time.perf_counter() - started)
 
 
-def plain_sql(connection: Any, lines: list[str], placeholder: str = "?") -> float:
+def plain_sql(connection: Any, lines: list[str], placeholder: str = "?", after: int = 0) -> float:
     """Hand-written, in SQL: a lead upsert and a decision row each, committing every
-    1000 (``connection`` a sqlite3 or psycopg connection to an empty database);
-    payloads/s."""
+    1000 (``connection`` a sqlite3 or psycopg connection to an empty database, or to
+    one holding ``after`` payloads already); payloads/s."""
     transaction = connection.transaction if placeholder == "%s" else lambda: connection
     patch = "json_patch(leads.fields, excluded.fields)" if placeholder == "?" else (
         "leads.fields || excluded.fields")  # fmt: skip
     kind = "TEXT" if placeholder == "?" else "JSONB"
     p = placeholder
-    with transaction():
-        connection.execute(f"CREATE TABLE leads (key TEXT PRIMARY KEY, id TEXT, fields {kind})")
-        connection.execute(
-            "CREATE TABLE decisions (id BIGINT PRIMARY KEY, lead TEXT, outcome TEXT, payload TEXT)"
-        )
+    if not after:
+        with transaction():
+            connection.execute(f"CREATE TABLE leads (key TEXT PRIMARY KEY, id TEXT, fields {kind})")
+            connection.execute(
+                "CREATE TABLE decisions "
+                "(id BIGINT PRIMARY KEY, lead TEXT, outcome TEXT, payload TEXT)"
+            )
     started = time.perf_counter()
-    for start in range(0, len(lines), CHUNK):
+    for start in range(after, after + len(lines), CHUNK):
         with transaction():
             cursor = connection.cursor()
-            for position, line in enumerate(lines[start : start + CHUNK], start):
+            for position, line in enumerate(lines[start - after : start - after + CHUNK], start):
                 key, fields = plain_decision(line)
                 lead, outcome = None, "dropped"
                 if key is not None:
@@ -191,21 +193,28 @@ def in_schema(url: str, work: Callable[[str], float]) -> float:
 
 
 def growth(count: int, folder: str) -> None:
-    """leadkey's SQLite rate over the first and the last 100,000 of ``count`` payloads."""
+    """The SQLite rates over the first and the last 100,000 of ``count`` payloads, and
+    the file's bytes per payload, of leadkey and of the hand-written equivalent."""
     lines = payloads(count, seed=6)
-    path = Path(folder) / "growth.db"
-    rates = []
-    with opened(f"sqlite:///{path}") as app:
-        window = 100_000
-        for start in (0, *range(window, count, window)):
+    windows = range(0, count, 100_000)
+    rates: dict[str, list[float]] = {"leadkey": [], "hand-written": []}
+    with opened(f"sqlite:///{folder}/growth.db") as app:
+        for start in windows:
             began = time.perf_counter()
-            for _ in app.ingest_many("bench", lines[start : start + window], batch_size=CHUNK):
+            for _ in app.ingest_many("bench", lines[start : start + 100_000], batch_size=CHUNK):
                 pass
-            rates.append(min(window, count - start) / (time.perf_counter() - began))
-    size = sum(p.stat().st_size for p in Path(folder).glob("growth.db*"))
-    print(f"growth on SQLite, {count:,} payloads: first 100k {rates[0]:,.0f}/s, "
-          f"last 100k {rates[-1]:,.0f}/s ({rates[-1] / rates[0]:.2f}); "
-          f"{size / count:,.0f} bytes per payload")  # fmt: skip
+            rates["leadkey"].append(min(100_000, count - start) / (time.perf_counter() - began))
+    plain = sqlite3.connect(Path(folder) / "plain-growth.db")
+    plain.execute("PRAGMA journal_mode=WAL")
+    for start in windows:
+        rates["hand-written"].append(plain_sql(plain, lines[start : start + 100_000], after=start))
+    plain.close()
+    print(f"growth on SQLite, {count:,} payloads (first and last 100,000):")
+    for name, file in (("leadkey", "growth.db"), ("hand-written", "plain-growth.db")):
+        first, last = rates[name][0], rates[name][-1]
+        size = sum(p.stat().st_size for p in Path(folder).glob(f"{file}*"))
+        print(f"  {name:<13} {first:>8,.0f}/s -> {last:>8,.0f}/s ({last / first:.2f}); "
+              f"{size / count:,.0f} bytes per payload")  # fmt: skip
 
 
 def main() -> None:

@@ -113,6 +113,14 @@ def test_a_memo_forgets_its_oldest_quarter_when_full() -> None:
     assert [memo.get(n) for n in (0, 1, 2, 3, 8)] == [None, None, 4, 9, 64]
 
 
+@pytest.mark.parametrize("size, kept", [(0, [3]), (1, [3]), (2, [2, 3]), (3, [1, 2, 3])])
+def test_a_small_memo_forgets_one_at_a_time(size: int, kept: list[int]) -> None:
+    memo: Memo[int, int] = Memo(size)  # (a size below 1 holds one)
+    for n in (1, 2, 3):
+        memo.put(n, n)
+    assert [n for n in (1, 2, 3) if memo.get(n) is not None] == kept
+
+
 # -- payload limits: numbers and the reasons given -------------------------------------------
 
 
