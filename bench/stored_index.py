@@ -4,10 +4,8 @@ Run:  python bench/stored_index.py [--leads 1000000] [--postgres URL] [--pg-lead
 
 Builds a SQLite store of --leads payloads (each a new lead, 30 % with an email) with
 ``leadkey ingest``, then prints, each next to a hand-written equivalent in the same run:
-- ingest payloads/s: leadkey's whole CLI process against a hand-written SQLite upsert of
-  the lead plus a decisions log, over the same payloads, keying phones with
-  phonenumbers and checking emails with email-validator the plain way, committing
-  every 1000;
+- ingest payloads/s: leadkey's whole CLI process against the hand-written equivalent
+  on SQLite (``plain.py``), over the same payloads;
 - fresh-process wall time and peak memory of ``leadkey --help`` (the import floor),
   ``leadkey lookup``, ``leadkey workspace show`` and an unknown workspace, and the same
   key looked up with ``sqlite3`` in the hand-written table;
@@ -32,10 +30,7 @@ import time
 import uuid
 from pathlib import Path
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
-from leadkey.domain.normalization import phone_key
+from plain import plain_phone_key, plain_sqlite
 
 LEADKEY = [sys.executable, "-m", "leadkey.adapters.cli"]
 
@@ -73,59 +68,6 @@ def timed(args: list[str], repeat: int = 3) -> tuple[float, float]:
         results.append((elapsed, int(done.stderr.split()[-1]) / 1024))
     results.sort()
     return results[len(results) // 2]
-
-
-def plain_phone_key(value: str, region: str) -> str | None:
-    """A phone number's key the plain way: phonenumbers' parse, validity and E.164."""
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def plain_email(value: str) -> str | None:
-    """An email address checked the plain way: email-validator (no DNS)."""
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError:
-        return None
-
-
-def hand_written(path: Path, lines: list[str]) -> float:
-    """Ingest ``lines`` into a hand-written SQLite store (an upsert of the lead and a
-    row in a decisions log each), committing every 1000; payloads/s.  Phones are keyed
-    and emails checked with phonenumbers and email-validator, the plain way."""
-    connection = sqlite3.connect(path)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("CREATE TABLE leads (key TEXT PRIMARY KEY, id TEXT, fields TEXT)")
-    connection.execute(
-        "CREATE TABLE decisions (id INTEGER PRIMARY KEY, lead TEXT, outcome TEXT, payload TEXT)"
-    )
-    started = time.perf_counter()
-    for start in range(0, len(lines), 1000):
-        with connection:
-            for line in lines[start : start + 1000]:
-                fields = json.loads(line)["fields"]
-                key = plain_phone_key(fields["phone"], "IN")
-                if "email" in fields and plain_email(fields["email"]) is None:
-                    del fields["email"]
-                row = connection.execute("SELECT id FROM leads WHERE key = ?", [key]).fetchone()
-                lead = row[0] if row else str(uuid.uuid4())
-                connection.execute(
-                    "INSERT INTO leads VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE "
-                    "SET fields = json_patch(fields, excluded.fields)",
-                    [key, lead, json.dumps(fields)],
-                )
-                connection.execute(
-                    "INSERT INTO decisions (lead, outcome, payload) VALUES (?, ?, ?)",
-                    [lead, "updated" if row else "created", line],
-                )
-    rate = len(lines) / (time.perf_counter() - started)
-    connection.close()
-    return rate
 
 
 def table_bytes(path: Path) -> dict[str, int]:
@@ -189,7 +131,7 @@ def main() -> None:
         subprocess.run([*LEADKEY, "--store", store, "ingest", str(data)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         rate = len(lines) / (time.perf_counter() - started)
-        hand_rate = hand_written(hand_db, lines)
+        hand_rate = plain_sqlite(hand_db, lines)
         print(
             f"ingest: leadkey {rate:,.0f} payloads/s (the CLI's whole process), "
             f"hand-written {hand_rate:,.0f} payloads/s: {rate / hand_rate:.2f}x"
@@ -201,7 +143,7 @@ def main() -> None:
         code = (
             f"import sqlite3; c = sqlite3.connect({str(hand_db)!r}); "
             f"print(c.execute('SELECT * FROM leads WHERE key = ?', "
-            f"[{phone_key(phone, 'IN')!r}]).fetchone())"
+            f"[{plain_phone_key(phone, 'IN')!r}]).fetchone())"
         )
         seconds, peak = timed([sys.executable, "-c", code])
         print(f"  hand-written sqlite3 lookup    {seconds:6.3f} s, peak {peak:.0f} MB")

@@ -4,21 +4,15 @@ Run:  python bench/versus_plain.py [--payloads 100000] [--postgres URL] [--growt
 
 The payloads: --payloads Async API bodies over 60 % as many leads (phone identifier,
 region IN, each number spelled several ways, a third with an email in varying case,
-about 3 % without a usable phone).  The hand-written equivalent reads each payload
-with ``json``, keys the phone with phonenumbers (parse, validity, E.164) and checks the
-email with email-validator (no DNS), the plain way; drops a payload without a valid
-phone; and upserts the lead and appends a decision (created, updated or dropped, with
-the payload) — into a dict and a list in memory, or into a SQLite or PostgreSQL table
-pair committing every 1000 (``INSERT … ON CONFLICT`` per row).  leadkey does the same
-through its Python API (``ingest_many``, batches of 1000) with every guarantee on:
-events, the stored index, the decision's record.
+about 3 % without a usable phone), through the hand-written equivalent in ``plain.py``
+and through leadkey's Python API (``ingest_many``, batches of 1000) with every
+guarantee on: events, the stored index, the decision's record.
 
 Prints payloads/s for each (the best of --runs, taken in turns), and the ratio; on
-SQLite, the file's bytes per payload too.  With
---gc-threshold N the garbage collector's first threshold is N for the whole run (the
-``leadkey`` command runs with 50,000; Python's default is 700).  With --growth N,
-leadkey's SQLite rate over the first and the last 100,000 of N payloads (and the file's
-bytes per payload).
+SQLite, the file's bytes per payload too.  With --gc-threshold N the garbage
+collector's first threshold is N for the whole run (the ``leadkey`` command runs with
+50,000; Python's default is 700).  With --growth N, the SQLite rates of both over the
+first and the last 100,000 of N payloads, and their files' bytes per payload.
 """
 
 from __future__ import annotations
@@ -33,15 +27,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ingest_bench import SPELLINGS
-from stored_index import plain_email, plain_phone_key
+from plain import CHUNK, plain_memory, plain_sql, plain_sqlite
 
 from leadkey.adapters.application import Leadkey
-
-CHUNK = 1000
 
 
 def payloads(count: int, seed: int = 5) -> list[str]:
@@ -64,86 +57,6 @@ def payloads(count: int, seed: int = 5) -> list[str]:
     return lines
 
 
-def plain_decision(line: str) -> tuple[str | None, dict[str, Any]]:
-    """The phone's key (None: drop) and the fields to apply, the plain way."""
-    fields = json.loads(line)["fields"]
-    phone = fields.get("phone")
-    key = plain_phone_key(phone, "IN") if isinstance(phone, str) else None
-    email = fields.get("email")
-    if email is not None and plain_email(email) is None:
-        del fields["email"]
-    return key, fields
-
-
-def plain_memory(lines: list[str]) -> float:
-    """Hand-written, in memory: a dict of leads and a list of decisions; payloads/s."""
-    leads: dict[str, tuple[str, dict[str, Any]]] = {}
-    decisions: list[tuple[str, str | None, str]] = []
-    started = time.perf_counter()
-    for line in lines:
-        key, fields = plain_decision(line)
-        if key is None:
-            decisions.append(("dropped", None, line))
-            continue
-        lead = leads.get(key)
-        if lead is None:
-            leads[key] = (str(uuid.uuid4()), fields)
-            decisions.append(("created", key, line))
-        else:
-            lead[1].update(fields)
-            decisions.append(("updated", key, line))
-    return len(lines) / (time.perf_counter() - started)
-
-
-def plain_sql(connection: Any, lines: list[str], placeholder: str = "?", after: int = 0) -> float:
-    """Hand-written, in SQL: a lead upsert and a decision row each, committing every
-    1000 (``connection`` a sqlite3 or psycopg connection to an empty database, or to
-    one holding ``after`` payloads already); payloads/s."""
-    transaction = connection.transaction if placeholder == "%s" else lambda: connection
-    patch = "json_patch(leads.fields, excluded.fields)" if placeholder == "?" else (
-        "leads.fields || excluded.fields")  # fmt: skip
-    kind = "TEXT" if placeholder == "?" else "JSONB"
-    p = placeholder
-    if not after:
-        with transaction():
-            connection.execute(f"CREATE TABLE leads (key TEXT PRIMARY KEY, id TEXT, fields {kind})")
-            connection.execute(
-                "CREATE TABLE decisions "
-                "(id BIGINT PRIMARY KEY, lead TEXT, outcome TEXT, payload TEXT)"
-            )
-    started = time.perf_counter()
-    for start in range(after, after + len(lines), CHUNK):
-        with transaction():
-            cursor = connection.cursor()
-            for position, line in enumerate(lines[start - after : start - after + CHUNK], start):
-                key, fields = plain_decision(line)
-                lead, outcome = None, "dropped"
-                if key is not None:
-                    cursor.execute(f"SELECT id FROM leads WHERE key = {p}", [key])
-                    row = cursor.fetchone()
-                    lead, outcome = (row[0], "updated") if row else (str(uuid.uuid4()), "created")
-                    cursor.execute(
-                        f"INSERT INTO leads VALUES ({p}, {p}, {p}) ON CONFLICT (key) DO UPDATE "
-                        f"SET fields = {patch}",
-                        [key, lead, json.dumps(fields)],
-                    )
-                cursor.execute(
-                    f"INSERT INTO decisions VALUES ({p}, {p}, {p}, {p})",
-                    [position, lead, outcome, line],
-                )
-    return len(lines) / (time.perf_counter() - started)
-
-
-def plain_sqlite(path: Path, lines: list[str]) -> float:
-    """:func:`plain_sql` on a SQLite file in WAL mode."""
-    connection = sqlite3.connect(path)
-    connection.execute("PRAGMA journal_mode=WAL")
-    try:
-        return plain_sql(connection, lines)
-    finally:
-        connection.close()
-
-
 def leadkey_rate(store: str, lines: list[str]) -> float:
     """leadkey's Python API over ``lines`` into a new workspace in ``store``; payloads/s."""
     with opened(store) as app:
@@ -153,18 +66,15 @@ def leadkey_rate(store: str, lines: list[str]) -> float:
         return len(lines) / (time.perf_counter() - started)
 
 
-class opened:
-    """A ``Leadkey`` on ``store`` with the workspace ``bench`` (IN)."""
-
-    def __init__(self, store: str) -> None:
-        self.app = Leadkey(store)
-        self.app.create_workspace("bench", country="IN")
-
-    def __enter__(self) -> Leadkey:
-        return self.app
-
-    def __exit__(self, *exc: object) -> None:
-        self.app.close()
+@contextmanager
+def opened(store: str) -> Iterator[Leadkey]:
+    """A ``Leadkey`` on ``store`` with the workspace ``bench`` (IN), closed afterwards."""
+    app = Leadkey(store)
+    try:
+        app.create_workspace("bench", country="IN")
+        yield app
+    finally:
+        app.close()
 
 
 def row(label: str, runs: int, ours: Callable[[], float], theirs: Callable[[], float]) -> None:
@@ -175,8 +85,9 @@ def row(label: str, runs: int, ours: Callable[[], float], theirs: Callable[[], f
           f"ratio {best / plain:.2f}")  # fmt: skip
 
 
+@contextmanager
 def postgres_schema(url: str) -> Iterator[str]:
-    """A fresh schema's URL (dropped afterwards)."""
+    """A fresh schema's name (dropped afterwards)."""
     import psycopg
 
     schema = f"leadkey_bench_{uuid.uuid4().hex[:8]}"
@@ -189,7 +100,8 @@ def postgres_schema(url: str) -> Iterator[str]:
 
 
 def in_schema(url: str, work: Callable[[str], float]) -> float:
-    return next(work(schema) for schema in postgres_schema(url))
+    with postgres_schema(url) as schema:
+        return work(schema)
 
 
 def growth(count: int, folder: str) -> None:

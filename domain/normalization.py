@@ -17,7 +17,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
-from typing import Any
 
 import email_validator
 import phonenumbers
@@ -86,7 +85,6 @@ class EmailValue:
 #: Results of the costly normalizers (phonenumbers, email-validator) kept per process.
 _PHONE_MEMO: Memo[tuple[str, str], tuple[str | None, str | None]] = Memo(1 << 17)
 _EMAIL_MEMO: Memo[str, tuple[str | None, str | None]] = Memo(1 << 17)
-_MEMOS: tuple[Memo[Any, tuple[str | None, str | None]], ...] = (_PHONE_MEMO, _EMAIL_MEMO)
 
 
 def _strip(raw: object, kind: str) -> str:
@@ -203,9 +201,8 @@ def _plain_phone_key(value: str, region: str) -> str | None:
     calling code only one supported region has, perhaps after the default country's
     international prefix in place of ``+`` (where it is one string of digits, such as
     ``00``), perhaps with a plain trunk prefix, and no leading ``0`` after it, that is
-    valid: the key
-    phonenumbers gives it (its parse, ``is_valid_number`` and E.164), found from
-    phonenumbers' own metadata, compiled once.  The default country's calling code
+    valid: the key phonenumbers gives it (its parse, ``is_valid_number`` and E.164),
+    found from phonenumbers' own metadata, compiled once.  The default country's calling code
     written without ``+`` is read as with it where the country has a trunk prefix (the
     full path's own-country reading, which wins there).  None for anything else, which
     takes the full path (a differential test and ``bench/fast_paths.py`` hold the two
@@ -547,5 +544,5 @@ def fold_text(value: str) -> str:
 
 def forget() -> None:
     """Empty the memos (benchmarks start cold with it)."""
-    for memo in _MEMOS:
-        memo.clear()
+    _PHONE_MEMO.clear()
+    _EMAIL_MEMO.clear()
